@@ -1,0 +1,163 @@
+package cmd
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// probeOptions is what the probe command's flags fill; the config table
+// test reads it back.
+type probeOptions struct {
+	Timeout time.Duration
+	Host    string
+	Rules   []string
+	Flag    bool
+}
+
+// runProbe runs `nodenet probe ARGS...` with a config file and environment,
+// on a root that has an extra "probe" command.
+func runProbe(t *testing.T, config string, environ []string, args ...string) (probeOptions, int, string) {
+	t.Helper()
+	dir := t.TempDir()
+	environ = append([]string{"XDG_CONFIG_HOME=" + dir}, environ...)
+	if config != "" {
+		if err := os.MkdirAll(filepath.Join(dir, "nodenet"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "nodenet", "config.yaml"), []byte(config), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out, errOut bytes.Buffer
+	ios := Test(nil, &out, &errOut)
+	f := NewFactory(ios)
+	f.Getenv = envLookup(environ)
+	root := NewCmdRoot(f, environ)
+	var opts probeOptions
+	probe := &cobra.Command{Use: "probe", RunE: func(*cobra.Command, []string) error { return nil }}
+	probe.Flags().DurationVar(&opts.Timeout, "timeout", 3*time.Second, "")
+	probe.Flags().StringVar(&opts.Host, "host", "localhost", "")
+	probe.Flags().StringArrayVar(&opts.Rules, "block", nil, "")
+	probe.Flags().BoolVar(&opts.Flag, "allow-half-open", false, "")
+	root.AddCommand(probe)
+	code := execute(root, ios, append([]string{"probe"}, args...))
+	return opts, code, errOut.String()
+}
+
+// TestConfigPrecedence proves flag > environment > file > default.
+func TestConfigPrecedence(t *testing.T) {
+	tests := []struct {
+		name    string
+		config  string
+		env     []string
+		args    []string
+		want    time.Duration
+		wantArr []string
+	}{
+		{name: "default", want: 3 * time.Second},
+		{name: "file", config: "probe:\n  timeout: 5s\n", want: 5 * time.Second},
+		{name: "env over file", config: "probe:\n  timeout: 5s\n", env: []string{"NODENET_PROBE_TIMEOUT=7s"}, want: 7 * time.Second},
+		{name: "flag over env and file", config: "probe:\n  timeout: 5s\n", env: []string{"NODENET_PROBE_TIMEOUT=7s"}, args: []string{"--timeout", "9s"}, want: 9 * time.Second},
+		{name: "flag over file", config: "probe:\n  timeout: 5s\n", args: []string{"--timeout=1s"}, want: time.Second},
+		{name: "list in file", config: "probe:\n  block: [10.0.0.1, 10.0.0.0/8]\n", want: 3 * time.Second, wantArr: []string{"10.0.0.1", "10.0.0.0/8"}},
+		{name: "env over list", config: "probe:\n  block: [10.0.0.1]\n", env: []string{"NODENET_PROBE_BLOCK=::1"}, want: 3 * time.Second, wantArr: []string{"::1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts, code, stderr := runProbe(t, tt.config, tt.env, tt.args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			if opts.Timeout != tt.want {
+				t.Errorf("timeout = %v, want %v", opts.Timeout, tt.want)
+			}
+			if strings.Join(opts.Rules, ",") != strings.Join(tt.wantArr, ",") {
+				t.Errorf("block = %q, want %q", opts.Rules, tt.wantArr)
+			}
+		})
+	}
+}
+
+// TestConfigErrors checks that bad config is a usage error naming the
+// file (and the line, for a broken file) and the key.
+func TestConfigErrors(t *testing.T) {
+	tests := []struct {
+		name, config string
+		env          []string
+		wantErr      []string
+	}{
+		{name: "broken yaml", config: "probe:\n  timeout: 5s\n bad: [\n", wantErr: []string{"config file", "config.yaml", "yaml: line 2:"}},
+		{name: "bad value", config: "probe:\n  timeout: banana\n", wantErr: []string{"config.yaml: line 2: probe.timeout:", "banana"}},
+		{name: "unknown key", config: "probe:\n  timout: 5s\n", wantErr: []string{"config.yaml: line 2: unknown key probe.timout"}},
+		{name: "bad env", env: []string{"NODENET_PROBE_ALLOW_HALF_OPEN=maybe"}, wantErr: []string{"NODENET_PROBE_ALLOW_HALF_OPEN", "maybe"}},
+		{name: "bad events", config: "events: xml\n", wantErr: []string{"--events", "xml"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, code, stderr := runProbe(t, tt.config, tt.env)
+			if code != exitUsage {
+				t.Errorf("exit %d, want %d", code, exitUsage)
+			}
+			if strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, "nodenet: ") {
+				t.Errorf("want one line \"nodenet: ...\", got %q", stderr)
+			}
+			for _, w := range tt.wantErr {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr %q lacks %q", stderr, w)
+				}
+			}
+		})
+	}
+}
+
+// TestExplicitConfigMissing: --config names a file that must exist; the
+// default one may be missing.
+func TestExplicitConfigMissing(t *testing.T) {
+	_, code, stderr := runProbe(t, "", nil, "--config", filepath.Join(t.TempDir(), "nope.yaml"))
+	if code != exitUsage || !strings.Contains(stderr, "nope.yaml") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	if _, code, stderr := runProbe(t, "", nil); code != 0 {
+		t.Errorf("missing default config: exit %d, %s", code, stderr)
+	}
+}
+
+// TestExitCodes covers the errors cobra raises itself, which it returns
+// unwrapped, and the root's own behaviour.
+func TestExitCodes(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		code    int
+		stderr  string
+		noLines bool
+	}{
+		{name: "version", args: []string{"--version"}, code: 0},
+		{name: "no command", args: nil, code: exitUsage},
+		{name: "unknown command", args: []string{"frobnicate"}, code: exitUsage, stderr: `unknown command "frobnicate"`},
+		{name: "unknown flag", args: []string{"--frobnicate"}, code: exitUsage, stderr: "unknown flag: --frobnicate"},
+		{name: "completion without shell", args: []string{"completion"}, code: exitUsage, stderr: "accepts 1 arg"},
+		{name: "completion bad shell", args: []string{"completion", "tcsh"}, code: exitUsage, stderr: `invalid argument "tcsh"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := Run(tt.args, Test(strings.NewReader(""), &out, &errOut), []string{"XDG_CONFIG_HOME=" + t.TempDir()})
+			if code != tt.code {
+				t.Errorf("exit %d, want %d (stderr %q)", code, tt.code, errOut.String())
+			}
+			if !strings.Contains(errOut.String(), tt.stderr) {
+				t.Errorf("stderr %q lacks %q", errOut.String(), tt.stderr)
+			}
+			if tt.code == exitUsage && out.Len() != 0 {
+				t.Errorf("usage error printed on stdout: %q", out.String())
+			}
+		})
+	}
+}
