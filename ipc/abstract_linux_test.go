@@ -171,7 +171,7 @@ func TestBacklog(t *testing.T) {
 			listenT(t, &ListenConfig{Backlog: tt.backlog}, path)
 			queued := 0
 			for queued <= tt.want+1 {
-				fd, err := socket()
+				fd, err := socket(syscall.SOCK_STREAM)
 				if err != nil {
 					t.Fatal(err)
 				}

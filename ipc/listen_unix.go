@@ -102,7 +102,7 @@ func (lc *ListenConfig) Listen(ctx context.Context, path string) (*Listener, err
 	if backlog == 0 {
 		backlog = DefaultBacklog
 	}
-	fd, err := socket()
+	fd, err := socket(unix.SOCK_STREAM)
 	if err != nil {
 		return nil, opError("listen", "unix", path, err)
 	}
@@ -209,8 +209,8 @@ func removeStale(path string) (bool, error) {
 	}
 	if err := probe(path); err != unix.ECONNREFUSED {
 		switch err {
-		case nil, unix.EAGAIN:
-			// Accepted, or the backlog is full: somebody is serving it.
+		case nil:
+			// A socket is bound there: somebody is serving it.
 			return false, &AddrInUseError{Path: path, Reason: "is a live socket: a server accepts connections on it"}
 		default:
 			// EACCES and the like: we cannot tell, so we do not touch it.
@@ -235,20 +235,26 @@ func removeStale(path string) (bool, error) {
 	return true, nil
 }
 
-// probe connects to the socket file at path and returns connect(2)'s
-// error: ECONNREFUSED when nobody listens. The socket is non-blocking, so
-// a server whose backlog is full answers EAGAIN instead of stalling us.
+// probe asks whether a socket is bound at path, and returns connect(2)'s
+// error: ECONNREFUSED when nobody is (a stale socket file).
+//
+// It connects with a datagram socket. A stream connect would be queued
+// and accepted by a live server, and would become the one connection of
+// a single-connection server (nodenet listen -U), which would then end.
+// A datagram connect to a path where a stream socket is bound fails with
+// EPROTOTYPE once the kernel has found that socket, and reaches nobody's
+// accept queue (Linux unix_find_other, the BSDs' unp_connect); where no
+// socket is bound it fails with ECONNREFUSED; a datagram socket bound
+// there accepts it, and is live too.
 func probe(path string) error {
-	fd, err := socket()
+	fd, err := socket(unix.SOCK_DGRAM)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(fd)
-	err = syscall.Connect(fd, &syscall.SockaddrUnix{Name: path})
-	if errors.Is(err, syscall.EINPROGRESS) {
-		// Unix sockets connect at once or not at all; a connect still in
-		// progress means somebody is there.
-		return nil
+	err = unix.Connect(fd, &unix.SockaddrUnix{Name: path})
+	if err == unix.EPROTOTYPE {
+		return nil // a stream or seqpacket socket is bound: live
 	}
 	var errno syscall.Errno
 	if errors.As(err, &errno) {

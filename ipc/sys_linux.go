@@ -10,11 +10,12 @@ import (
 // (a sun_path that starts with a NUL byte). Only Linux has them.
 const abstractSupported = true
 
-// socket returns a new non-blocking, close-on-exec Unix stream socket.
-// Linux sets both flags atomically, so no child started meanwhile by
-// another goroutine inherits the descriptor.
-func socket() (int, error) {
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+// socket returns a new non-blocking, close-on-exec Unix socket of type
+// typ (unix.SOCK_STREAM, unix.SOCK_DGRAM). Linux sets both flags
+// atomically, so no child started meanwhile by another goroutine inherits
+// the descriptor.
+func socket(typ int) (int, error) {
+	fd, err := unix.Socket(unix.AF_UNIX, typ|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return -1, os.NewSyscallError("socket", err)
 	}

@@ -14,13 +14,14 @@ import (
 // or an empty path, so @name is refused before it reaches the kernel.
 const abstractSupported = false
 
-// socket returns a new non-blocking, close-on-exec Unix stream socket.
-// macOS has no SOCK_CLOEXEC, so, as Go's net package does, the socket is
-// created and marked close-on-exec under syscall.ForkLock: no child that
-// another goroutine starts can inherit it in between.
-func socket() (int, error) {
+// socket returns a new non-blocking, close-on-exec Unix socket of type
+// typ (unix.SOCK_STREAM, unix.SOCK_DGRAM). macOS has no SOCK_CLOEXEC, so,
+// as Go's net package does, the socket is created and marked
+// close-on-exec under syscall.ForkLock: no child that another goroutine
+// starts can inherit it in between.
+func socket(typ int) (int, error) {
 	syscall.ForkLock.RLock()
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	fd, err := unix.Socket(unix.AF_UNIX, typ, 0)
 	if err == nil {
 		unix.CloseOnExec(fd)
 	}

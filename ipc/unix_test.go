@@ -162,18 +162,9 @@ func TestUnixLiveSocketInUse(t *testing.T) {
 	if after := lstat(t, path); after.Ino != before.Ino {
 		t.Fatal("the live socket file was replaced")
 	}
-	// The probe was a connection that closed without data: the server
-	// accepts it first, and reads EOF.
-	probe, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	probe.SetDeadline(time.Now().Add(testTimeout))
-	if b, err := io.ReadAll(probe); err != nil || len(b) != 0 {
-		t.Errorf("probe connection: read %q, %v; want EOF at once", b, err)
-	}
-	probe.Close()
-	// And the first server still serves.
+	// The probe reached nobody's accept queue (a queued probe would be
+	// the first connection the server accepts, and the round trip below
+	// would read its empty stream), and the first server still serves.
 	halfCloseRoundTrip(t, ln, dialer(path), []byte("still serving"))
 }
 
