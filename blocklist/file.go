@@ -1,0 +1,416 @@
+package blocklist
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+)
+
+// A rule file is a JSON array of Node's rule strings: what toJSON() returns
+// and fromJSON() reads, in the order Node lists them (see Rules). Files
+// written here have one rule per line:
+//
+//	[
+//	  "Address: IPv4 10.0.0.5",
+//	  "Subnet: IPv4 192.168.1.0/24",
+//	  "Range: IPv4 10.0.0.1-10.0.0.10"
+//	]
+//
+// Reading is strict, unlike fromJSON: an element that is not a rule string
+// with a valid address and prefix is an error naming its line and column,
+// so that a rule is never dropped silently by reading and writing a file
+// back. An empty file holds no rules.
+
+// LoadFile reads a rule file. A file that cannot be read or parsed is a
+// *FileError, giving the position of the problem; a bad rule wraps Node's
+// *Error. The BlockList lists the rules in the file's order, and is indexed
+// and ready for concurrent checks.
+func LoadFile(path string) (*BlockList, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &FileError{Path: path, Err: unwrapPath(err)}
+	}
+	b, err := Parse(data)
+	if err != nil {
+		var fe *FileError
+		if errors.As(err, &fe) {
+			fe.Path = path
+		}
+		return nil, err
+	}
+	return b, nil
+}
+
+// unwrapPath drops the *PathError around err: FileError names the file.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// Parse reads the contents of a rule file (see LoadFile). Errors are
+// *FileError without a path.
+func Parse(data []byte) (*BlockList, error) {
+	rules, err := scanRules(data)
+	if err != nil {
+		return nil, err
+	}
+	return fromListing(rules), nil
+}
+
+// fromListing makes the BlockList that lists rules in their order, and
+// indexes it.
+func fromListing(rules []crule) *BlockList {
+	b := New()
+	var na, ns, nr, n6 int
+	for i := range rules {
+		switch rules[i].kind {
+		case AddressRule:
+			na++
+		case SubnetRule:
+			ns++
+		case RangeRule:
+			nr++
+		}
+		if !rules[i].v4 {
+			n6++
+		}
+	}
+	b.vals, b.order = make([]ip, 0, na), make([]int32, 0, na)
+	b.subnets, b.ranges = make([]crule, 0, ns), make([]crule, 0, nr)
+	// Each rule adds at most one interval per family, and only IPv6 rules
+	// add IPv6 intervals.
+	b.pending.v4 = make([]span4, 0, len(rules))
+	b.pending.v6 = make([]span6, 0, n6)
+	for _, c := range rules {
+		switch c.kind {
+		case AddressRule:
+			b.order = append(b.order, int32(len(b.vals)))
+			b.vals = append(b.vals, c.start())
+		case SubnetRule:
+			b.subnets = append(b.subnets, c)
+		case RangeRule:
+			b.ranges = append(b.ranges, c)
+		}
+		b.pending.add(c)
+	}
+	b.naddr = na
+	b.orderN = na > 1
+	// Listed newest first; kept oldest first.
+	slices.Reverse(b.subnets)
+	slices.Reverse(b.ranges)
+	b.indexLocked()
+	return b
+}
+
+// scanRules reads the rules of a rule file, in file order. It reads the
+// JSON itself, without a decoder, because `nodenet block check` loads
+// 100,000 rules on every run; a large file is read in two halves at once.
+func scanRules(data []byte) ([]crule, error) {
+	// Every rule is a string between two quotes: room for all of them.
+	n := bytes.Count(data, []byte{'"'}) / 2
+	if len(data) >= parallelScanMin && runtime.GOMAXPROCS(0) > 1 {
+		if rules, ok := scanHalves(data, n); ok {
+			return rules, nil
+		}
+		// A problem in either half: read again from the start, which
+		// reports the first problem in the file.
+	}
+	rules := make([]crule, 0, n)
+	err := scanElements(data, 0, len(data), true, true, &rules)
+	return rules, err
+}
+
+// parallelScanMin is the size from which a rule file is read in halves.
+const parallelScanMin = 1 << 20
+
+// scanHalves reads data in two halves, concurrently, split after a
+// ",\n": the newline cannot be in a string (JSON strings hold no raw
+// control characters), so neither can the comma, which then separates
+// two elements of the array. ok is false when there is no such place, or
+// either half has a problem.
+func scanHalves(data []byte, n int) ([]crule, bool) {
+	mid := len(data) / 2
+	j := bytes.Index(data[mid:], []byte(",\n"))
+	if j < 0 {
+		return nil, false
+	}
+	split := mid + j + 2
+	second := make([]crule, 0, n/2+n/8)
+	done := make(chan error, 1)
+	go func() { done <- scanElements(data, split, len(data), false, true, &second) }()
+	first := make([]crule, 0, n)
+	err := scanElements(data, 0, split, true, false, &first)
+	if err2 := <-done; err != nil || err2 != nil {
+		return nil, false
+	}
+	return append(first, second...), true
+}
+
+// scanElements reads the array elements in data[i:end] and appends their
+// rules to rules. open says data[i:] starts the file (and so the array);
+// close says data[:end] ends it. A part that does not end the file ends
+// just after a comma.
+func scanElements(data []byte, i, end int, open, close bool, rules *[]crule) error {
+	s := data[:end] // every rule is read in place, without a copy
+	fail := func(off int, err error) error {
+		line, col := position(data, off)
+		return &FileError{Line: line, Col: col, Err: err}
+	}
+	if open {
+		i = skipSpace(s, i)
+		if i == len(s) && close {
+			return nil // an empty file: no rules
+		}
+		if i == len(s) || s[i] != '[' {
+			return fail(i, errors.New("want a JSON array of rule strings"))
+		}
+		i = skipSpace(s, i+1)
+		if i < len(s) && s[i] == ']' {
+			if !close {
+				return fail(i, errors.New("an empty array, then more"))
+			}
+			return atEnd(data, skipSpace(s, i+1), fail)
+		}
+	}
+	for {
+		i = skipSpace(s, i)
+		if i == len(s) {
+			if !close {
+				return nil // the other part goes on
+			}
+			return fail(i, errors.New("unexpected end of JSON: want a rule string"))
+		}
+		if s[i] != '"' {
+			return fail(i, fmt.Errorf("want a rule string, found %s", what(s, i)))
+		}
+		str, next, err := scanString(s, i)
+		if err != nil {
+			return fail(next, err)
+		}
+		c, err := parseRuleString(str)
+		if err != nil {
+			return fail(i, err)
+		}
+		*rules = append(*rules, c)
+		i = skipSpace(s, next)
+		if i == len(s) {
+			return fail(i, errors.New("unexpected end of JSON: want ',' or ']'"))
+		}
+		if s[i] == ']' {
+			if !close {
+				return fail(i, errors.New("the array ends early"))
+			}
+			return atEnd(data, skipSpace(s, i+1), fail)
+		}
+		if s[i] != ',' {
+			return fail(i, fmt.Errorf("want ',' or ']', found %s", what(s, i)))
+		}
+		i++
+	}
+}
+
+// atEnd checks that nothing but space follows the array.
+func atEnd(data []byte, i int, fail func(int, error) error) error {
+	if i != len(data) {
+		return fail(i, fmt.Errorf("want the end of the file after the array, found %s", what(data, i)))
+	}
+	return nil
+}
+
+// plainString reports whether s, the bytes between two quotes, is a whole
+// JSON string without escapes: no backslash, and no byte below 0x20, which
+// a JSON string may not hold.
+func plainString(s []byte) bool {
+	// Eight bytes at a time: a byte below 0x20, or a backslash, sets the
+	// high bit of its lane in the "has less than" tests (none of the bytes
+	// of a rule string is 0x80 or above, and any that is falls back).
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for len(s) >= 8 {
+		w := binary.LittleEndian.Uint64(s)
+		bs := w ^ (ones * '\\')
+		if ((w-ones*0x20)|(bs-ones))&^w&^bs&highs != 0 || w&highs != 0 {
+			break
+		}
+		s = s[8:]
+	}
+	for _, c := range s {
+		if c < 0x20 || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+func skipSpace(s []byte, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// what describes the byte at s[i] for an error message.
+func what(s []byte, i int) string {
+	if i >= len(s) {
+		return "the end"
+	}
+	return strconv.QuoteRuneToASCII(rune(s[i]))
+}
+
+// scanString reads the JSON string starting at s[i] == '"' and returns its
+// value and the offset after it (or of the problem). A string without
+// escapes is returned in place.
+func scanString(s []byte, i int) ([]byte, int, error) {
+	if j := bytes.IndexByte(s[i+1:], '"'); j >= 0 {
+		str := s[i+1 : i+1+j]
+		if plainString(str) {
+			return str, i + 2 + j, nil
+		}
+	}
+	escaped := false
+	for j := i + 1; j < len(s); j++ {
+		switch c := s[j]; {
+		case c == '"':
+			if !escaped {
+				return s[i+1 : j], j + 1, nil
+			}
+			var v string
+			if err := json.Unmarshal(s[i:j+1], &v); err != nil {
+				return nil, i, fmt.Errorf("invalid JSON string: %v", err)
+			}
+			return []byte(v), j + 1, nil
+		case c == '\\':
+			escaped = true
+			j++ // the escaped byte cannot end the string
+		case c < 0x20:
+			return nil, j, errors.New("invalid JSON string: a control character")
+		}
+	}
+	return nil, len(s), errors.New("unexpected end of JSON: an unterminated string")
+}
+
+// Format returns the rule file for b's rules: a JSON array with one rule
+// string per line.
+func Format(b *BlockList) []byte { return FormatRules(b.Rules()) }
+
+// FormatRules formats rule strings as a rule file does.
+func FormatRules(rules []string) []byte {
+	if len(rules) == 0 {
+		return []byte("[]\n")
+	}
+	var buf bytes.Buffer
+	buf.WriteString("[\n")
+	for i, r := range rules {
+		q, _ := json.Marshal(r)
+		buf.WriteString("  ")
+		buf.Write(q)
+		if i < len(rules)-1 {
+			buf.WriteByte(',')
+		}
+		buf.WriteByte('\n')
+	}
+	buf.WriteString("]\n")
+	return buf.Bytes()
+}
+
+// WriteFile writes b's rules to path atomically: to a new file in the same
+// folder, synced, then renamed over path, and the folder synced, so that a
+// reader sees the old rules or the new ones and a crash loses neither. A
+// file already at path keeps its permissions. Writers that may run at the
+// same time should use Update, which also takes the lock.
+func WriteFile(path string, b *BlockList) error {
+	return writeAtomic(path, Format(b))
+}
+
+func writeAtomic(path string, data []byte) error {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	perm := fs.FileMode(0o644) // then the umask
+	old, statErr := os.Stat(path)
+	if statErr == nil {
+		perm = old.Mode().Perm()
+	}
+	var f *os.File
+	var err error
+	for range 100 {
+		name := filepath.Join(dir, "."+base+".tmp"+strconv.FormatUint(rand.Uint64(), 36))
+		f, err = os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+		if !errors.Is(err, fs.ErrExist) {
+			break
+		}
+	}
+	if err != nil {
+		return &FileError{Path: path, Err: unwrapPath(err)}
+	}
+	tmp := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if statErr == nil {
+		// OpenFile's mode passed through the umask; the old file's did
+		// not have to.
+		if err := f.Chmod(perm); err != nil {
+			return &FileError{Path: path, Err: unwrapPath(err)}
+		}
+	}
+	if _, err := f.Write(data); err != nil {
+		return &FileError{Path: path, Err: unwrapPath(err)}
+	}
+	if err := f.Sync(); err != nil {
+		return &FileError{Path: path, Err: unwrapPath(err)}
+	}
+	if err := f.Close(); err != nil {
+		return &FileError{Path: path, Err: unwrapPath(err)}
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return &FileError{Path: path, Err: unwrapPath(err)}
+	}
+	ok = true
+	if err := syncDir(dir); err != nil {
+		return &FileError{Path: path, Err: unwrapPath(err)}
+	}
+	return nil
+}
+
+// Update changes the rule file at path under its lock: it takes the lock
+// (an exclusive lock on path+".lock", which is left in place), reads the
+// rules (a missing file is an empty list), calls change, and when change
+// returns nil writes the rules back atomically (see WriteFile). When
+// change fails, or the file cannot be read, the file is not written: it
+// stays byte for byte as it was. Concurrent Updates, from any process, each
+// see the rules the one before wrote, so none is lost.
+func Update(path string, change func(*BlockList) error) error {
+	unlock, err := lockFile(path + ".lock")
+	if err != nil {
+		return &FileError{Path: path + ".lock", Err: unwrapPath(err)}
+	}
+	defer unlock()
+	b, err := LoadFile(path)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		b = New()
+	}
+	if err := change(b); err != nil {
+		return err
+	}
+	return WriteFile(path, b)
+}

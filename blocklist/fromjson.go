@@ -1,0 +1,159 @@
+package blocklist
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// FromJSON adds the rules in data, a JSON array of rule strings, as Node's
+// fromJSON does, leniently: it reads each string with Node's patterns, which
+// are not anchored and skip what they do not match, so "garbage" is
+// skipped, "Address: IPv4 1.2.3.4 (home)" is read as 1.2.3.4, and
+// "Address: IPv4 ::ffff:1.2.3.4" is skipped (the IPv4 pattern wants dotted
+// decimal). A string that matches a pattern but names an invalid address
+// or prefix stops the reading with Node's error, the rules before it
+// added; so does data that is not an array of strings
+// (ERR_INVALID_ARG_TYPE). For a strict reading use ParseRule or LoadFile.
+func (b *BlockList) FromJSON(data []byte) error {
+	var v any
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber()
+	if err := d.Decode(&v); err != nil {
+		return &Error{Message: "invalid JSON: " + err.Error(), Err: err}
+	}
+	if d.More() {
+		return &Error{Message: "invalid JSON: data after the value"}
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return errDataType(describeJS(v))
+	}
+	items := make([]string, len(list))
+	for i, e := range list {
+		s, ok := e.(string)
+		if !ok {
+			return errDataType(describeJS(v))
+		}
+		items[i] = s
+	}
+	for _, item := range items {
+		if err := b.addNodeItem(item); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Node's patterns (lib/internal/blocklist.js, #parseIPInfo). The IPv6 ones
+// are case-insensitive in JavaScript's non-Unicode sense: ASCII letters
+// only, which is what ci spells out (Go's (?i) would also fold 'ſ' to 's').
+var (
+	reSubnet4  = regexp.MustCompile(`Subnet: IPv4 (\d{1,3}(?:\.\d{1,3}){3})/(\d{1,2})`)
+	reAddress4 = regexp.MustCompile(`Address: IPv4 (\d{1,3}(?:\.\d{1,3}){3})`)
+	reRange4   = regexp.MustCompile(`Range: IPv4 (\d{1,3}(?:\.\d{1,3}){3})-(\d{1,3}(?:\.\d{1,3}){3})`)
+	reSubnet6  = regexp.MustCompile(ci("Subnet: IPv6 ") + `([0-9a-fA-F:.]{1,45})/([0-9]{1,3})`)
+	reAddress6 = regexp.MustCompile(ci("Address: IPv6 ") + `([0-9a-fA-F:.]{1,45})`)
+	reRange6   = regexp.MustCompile(ci("Range: IPv6 ") + `([0-9a-fA-F:.]{1,45})-([0-9a-fA-F:.]{1,45})`)
+)
+
+// ci writes a literal as a pattern matching it in any ASCII case.
+func ci(lit string) string {
+	var b strings.Builder
+	for _, c := range lit {
+		lo, up := strings.ToLower(string(c)), strings.ToUpper(string(c))
+		if lo != up {
+			b.WriteString("[" + up + lo + "]")
+		} else {
+			b.WriteString(regexp.QuoteMeta(string(c)))
+		}
+	}
+	return b.String()
+}
+
+// addNodeItem is Node's #parseIPInfo for one string.
+func (b *BlockList) addNodeItem(item string) error {
+	if strings.Contains(item, "IPv4") {
+		if m := reSubnet4.FindStringSubmatch(item); m != nil {
+			p, _ := strconv.Atoi(m[2])
+			return b.AddSubnet(m[1], p, IPv4)
+		}
+		if m := reAddress4.FindStringSubmatch(item); m != nil {
+			return b.AddAddress(m[1], IPv4)
+		}
+		if m := reRange4.FindStringSubmatch(item); m != nil {
+			return b.AddRange(m[1], m[2], IPv4)
+		}
+	}
+	if strings.Contains(item, "IPv6") {
+		if m := reSubnet6.FindStringSubmatch(item); m != nil {
+			p, _ := strconv.Atoi(m[2])
+			return b.AddSubnet(m[1], p, IPv6)
+		}
+		if m := reAddress6.FindStringSubmatch(item); m != nil {
+			return b.AddAddress(m[1], IPv6)
+		}
+		if m := reRange6.FindStringSubmatch(item); m != nil {
+			return b.AddRange(m[1], m[2], IPv6)
+		}
+	}
+	return nil
+}
+
+// describeJS is how Node's ERR_INVALID_ARG_TYPE describes a value it
+// received.
+func describeJS(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "null"
+	case []any:
+		return "an instance of Array"
+	case map[string]any:
+		return "an instance of Object"
+	case bool:
+		return "type boolean (" + strconv.FormatBool(x) + ")"
+	case string:
+		r := []rune(x)
+		if utf16Len(r) > 28 {
+			x = string(utf16Prefix(r, 25)) + "..."
+		}
+		if !strings.Contains(x, "'") {
+			return "type string ('" + x + "')"
+		}
+		q, _ := json.Marshal(x)
+		return "type string (" + string(q) + ")"
+	case json.Number:
+		f, err := x.Float64()
+		if err != nil && !math.IsInf(f, 0) {
+			return "type number (" + x.String() + ")"
+		}
+		if f == 0 && strings.HasPrefix(x.String(), "-") {
+			return "type number (-0)"
+		}
+		return "type number (" + jsNumber(f) + ")"
+	}
+	return "type unknown"
+}
+
+// jsNumber formats a number as JavaScript's String(n).
+func jsNumber(f float64) string {
+	switch {
+	case math.IsInf(f, 1):
+		return "Infinity"
+	case math.IsInf(f, -1):
+		return "-Infinity"
+	case f == 0:
+		return "0"
+	}
+	if a := math.Abs(f); a >= 1e-6 && a < 1e21 {
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	s := strconv.FormatFloat(f, 'e', -1, 64)
+	mant, exp, _ := strings.Cut(s, "e")
+	sign := exp[0]
+	exp = strings.TrimLeft(exp[1:], "0")
+	return mant + "e" + string(sign) + exp
+}

@@ -1,0 +1,333 @@
+package blocklist
+
+import (
+	"cmp"
+	"runtime"
+	"slices"
+)
+
+// Check is answered from two sorted sets of disjoint, non-adjacent closed
+// intervals, one per family, searched with binary search: O(log n) in the
+// number of rules, whatever their kind. (Node v26 finds addresses in a hash
+// table and subnets in a trie, but still scans ranges one by one.)
+//
+// Each rule adds what it blocks in each family, following Node's
+// comparisons across families, which go only through the IPv4-mapped
+// prefix ::ffff:0:0/96:
+//
+//   - an IPv4 address, range or subnet blocks the same addresses in
+//     ::ffff:0:0/96 for IPv6 checks: rather than store them twice, an IPv6
+//     check of a mapped address also searches the IPv4 set;
+//   - an IPv6 address, range or subnet blocks, for IPv4 checks, the IPv4
+//     addresses whose mapped form it blocks, with one exception: an IPv6
+//     range blocks IPv4 addresses only when both its ends are mapped
+//     (Node compares an IPv4 address with each end, and an IPv4 address is
+//     not comparable with an unmapped IPv6 one). Those go in the IPv4 set,
+//     which never widens what the IPv6 set answers for mapped addresses.
+
+// span4 and span6 are closed intervals of IPv4 and IPv6 addresses.
+type span4 struct{ start, end uint32 }
+
+type u128 struct{ hi, lo uint64 }
+
+func (a u128) cmp(b u128) int {
+	if c := cmp.Compare(a.hi, b.hi); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.lo, b.lo)
+}
+
+// next returns a+1 and whether it did not overflow.
+func (a u128) next() (u128, bool) {
+	if a.lo != ^uint64(0) {
+		return u128{a.hi, a.lo + 1}, true
+	}
+	if a.hi != ^uint64(0) {
+		return u128{a.hi + 1, 0}, true
+	}
+	return a, false
+}
+
+type span6 struct{ start, end u128 }
+
+// spans are intervals waiting to be merged into an index.
+type spans struct {
+	v4 []span4
+	v6 []span6
+}
+
+func (s *spans) reset() {
+	s.v4, s.v6 = s.v4[:0], s.v6[:0]
+}
+
+// mask128 is the network mask of a prefix length.
+func mask128(prefix int) u128 {
+	if prefix <= 64 {
+		return u128{^uint64(0) << (64 - prefix), 0}
+	}
+	return u128{^uint64(0), ^uint64(0) << (128 - prefix)}
+}
+
+func mask32(prefix int) uint32 { return ^uint32(0) << (32 - prefix) }
+
+// add records what rule c blocks.
+func (s *spans) add(c crule) {
+	a := u128{c.start().hi, c.start().lo}
+	switch c.kind {
+	case AddressRule:
+		if !c.start().v4 {
+			s.v6 = append(s.v6, span6{a, a})
+		}
+		if c.start().v4 || c.start().mapped() {
+			v := c.start().v4value()
+			s.v4 = append(s.v4, span4{v, v})
+		}
+	case RangeRule:
+		if !c.start().v4 {
+			s.v6 = append(s.v6, span6{a, u128{c.end().hi, c.end().lo}})
+		}
+		if c.start().v4 || c.start().mapped() && c.end().mapped() {
+			s.v4 = append(s.v4, span4{c.start().v4value(), c.end().v4value()})
+		}
+	case SubnetRule:
+		p := int(c.prefix)
+		if c.start().v4 {
+			m := mask32(p)
+			v := c.start().v4value()
+			s.v4 = append(s.v4, span4{v & m, v | ^m})
+			return
+		}
+		m := mask128(p)
+		lo := u128{a.hi & m.hi, a.lo & m.lo}
+		s.v6 = append(s.v6, span6{lo, u128{a.hi | ^m.hi, a.lo | ^m.lo}})
+		switch {
+		case p <= 96:
+			// The subnet holds all of ::ffff:0:0/96 or none of it.
+			if mappedHi&m.hi == lo.hi && mappedLo&m.lo == lo.lo {
+				s.v4 = append(s.v4, span4{0, ^uint32(0)})
+			}
+		case c.start().mapped():
+			m4 := mask32(p - 96)
+			v := c.start().v4value()
+			s.v4 = append(s.v4, span4{v & m4, v | ^m4})
+		}
+	}
+}
+
+// index is what Check searches: for each family the starts and ends of
+// disjoint intervals in increasing order, with a gap between any two.
+// An index is never changed once built, so that any number of goroutines
+// may search it without a lock.
+type index struct {
+	v4Start, v4End []uint32
+	v6Start, v6End []u128
+}
+
+// has4 reports whether an IPv4 address is blocked.
+func (x *index) has4(a uint32) bool {
+	s := x.v4Start
+	i, j := 0, len(s)
+	for i < j {
+		h := int(uint(i+j) >> 1)
+		if s[h] <= a {
+			i = h + 1
+		} else {
+			j = h
+		}
+	}
+	return i > 0 && x.v4End[i-1] >= a
+}
+
+// has6 reports whether an IPv6 address is blocked.
+func (x *index) has6(a u128) bool {
+	if a.hi == mappedHi && a.lo>>32 == 0xffff && x.has4(uint32(a.lo)) {
+		return true
+	}
+	return x.has6only(a)
+}
+
+// has6only searches the IPv6 set alone.
+func (x *index) has6only(a u128) bool {
+	s := x.v6Start
+	i, j := 0, len(s)
+	for i < j {
+		h := int(uint(i+j) >> 1)
+		if s[h].hi < a.hi || s[h].hi == a.hi && s[h].lo <= a.lo {
+			i = h + 1
+		} else {
+			j = h
+		}
+	}
+	if i == 0 {
+		return false
+	}
+	e := x.v6End[i-1]
+	return e.hi > a.hi || e.hi == a.hi && e.lo >= a.lo
+}
+
+// buildIndex returns an index holding old's intervals and the pending
+// ones. It sorts only the pending intervals (in place) and merges them with
+// old's in one pass. old may be nil.
+func buildIndex(old *index, pending *spans) *index {
+	x := &index{}
+	// IPv4: sort (start, end) packed in a uint64, which is fast.
+	packed := make([]uint64, len(pending.v4))
+	for i, s := range pending.v4 {
+		packed[i] = uint64(s.start)<<32 | uint64(s.end)
+	}
+	// The two families sort at once when both are large.
+	v6 := pending.v6
+	if len(packed) >= parallelSortMin && len(v6) >= parallelSortMin && runtime.GOMAXPROCS(0) > 1 {
+		done := make(chan struct{})
+		go func() {
+			sortSpans6(v6)
+			close(done)
+		}()
+		sortPacked(packed)
+		<-done
+	} else {
+		sortPacked(packed)
+		sortSpans6(v6)
+	}
+	var o4s, o4e []uint32
+	var o6s, o6e []u128
+	if old != nil {
+		o4s, o4e, o6s, o6e = old.v4Start, old.v4End, old.v6Start, old.v6End
+	}
+	n4 := len(o4s) + len(packed)
+	x.v4Start, x.v4End = make([]uint32, 0, n4), make([]uint32, 0, n4)
+	i, j := 0, 0
+	for i < len(o4s) || j < len(packed) {
+		var s, e uint32
+		if j == len(packed) || i < len(o4s) && o4s[i] <= uint32(packed[j]>>32) {
+			s, e = o4s[i], o4e[i]
+			i++
+		} else {
+			s, e = uint32(packed[j]>>32), uint32(packed[j])
+			j++
+		}
+		if k := len(x.v4Start) - 1; k >= 0 && (x.v4End[k] == ^uint32(0) || s <= x.v4End[k]+1) {
+			x.v4End[k] = max(x.v4End[k], e)
+			continue
+		}
+		x.v4Start = append(x.v4Start, s)
+		x.v4End = append(x.v4End, e)
+	}
+
+	n6 := len(o6s) + len(v6)
+	x.v6Start, x.v6End = make([]u128, 0, n6), make([]u128, 0, n6)
+	i, j = 0, 0
+	for i < len(o6s) || j < len(v6) {
+		var s, e u128
+		if j == len(v6) || i < len(o6s) && o6s[i].cmp(v6[j].start) <= 0 {
+			s, e = o6s[i], o6e[i]
+			i++
+		} else {
+			s, e = v6[j].start, v6[j].end
+			j++
+		}
+		if k := len(x.v6Start) - 1; k >= 0 {
+			after, ok := x.v6End[k].next()
+			if !ok || s.cmp(after) <= 0 {
+				if e.cmp(x.v6End[k]) > 0 {
+					x.v6End[k] = e
+				}
+				continue
+			}
+		}
+		x.v6Start = append(x.v6Start, s)
+		x.v6End = append(x.v6End, e)
+	}
+	// Overlapping rules leave spare capacity; a long-lived index should
+	// not hold on to it.
+	x.v4Start, x.v4End = shrink(x.v4Start), shrink(x.v4End)
+	x.v6Start, x.v6End = shrink(x.v6Start), shrink(x.v6End)
+	return x
+}
+
+func shrink[E any](s []E) []E {
+	if cap(s)-len(s) > len(s)/4 {
+		return slices.Clone(s)
+	}
+	return s
+}
+
+// Loading a rule file sorts every interval, in random order: radix sorts,
+// 11 bits at a time, do it in six passes where a comparison sort would
+// take about 16 comparisons per interval. Small inputs use slices.Sort.
+// parallelSortMin is the number of intervals of each family from which
+// they are sorted at once (a variable for tests).
+var parallelSortMin = 16384
+
+const (
+	radixMin  = 256
+	radixBits = 11
+	radixMask = 1<<radixBits - 1
+)
+
+// sortPacked sorts IPv4 intervals packed as start<<32 | end.
+func sortPacked(a []uint64) {
+	if len(a) < radixMin {
+		slices.Sort(a)
+		return
+	}
+	tmp := make([]uint64, len(a))
+	src, dst := a, tmp
+	for shift := 0; shift < 64; shift += radixBits {
+		var count [1 << radixBits]int
+		for _, v := range src {
+			count[v>>shift&radixMask]++
+		}
+		sum := 0
+		for i, c := range count {
+			count[i] = sum
+			sum += c
+		}
+		for _, v := range src {
+			d := v >> shift & radixMask
+			dst[count[d]] = v
+			count[d]++
+		}
+		src, dst = dst, src
+	}
+	// Six passes leave the result in a.
+}
+
+// sortSpans6 sorts IPv6 intervals by start.
+func sortSpans6(a []span6) {
+	if len(a) < radixMin {
+		slices.SortFunc(a, func(x, y span6) int { return x.start.cmp(y.start) })
+		return
+	}
+	// Sort by the high 64 bits, then order each run of equal high bits
+	// by the low ones.
+	tmp := make([]span6, len(a))
+	src, dst := a, tmp
+	for shift := 0; shift < 64; shift += radixBits {
+		var count [1 << radixBits]int
+		for i := range src {
+			count[src[i].start.hi>>shift&radixMask]++
+		}
+		sum := 0
+		for i, c := range count {
+			count[i] = sum
+			sum += c
+		}
+		for i := range src {
+			d := src[i].start.hi >> shift & radixMask
+			dst[count[d]] = src[i]
+			count[d]++
+		}
+		src, dst = dst, src
+	}
+	for i := 0; i < len(a); {
+		j := i + 1
+		for j < len(a) && a[j].start.hi == a[i].start.hi {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortFunc(a[i:j], func(x, y span6) int { return cmp.Compare(x.start.lo, y.start.lo) })
+		}
+		i = j
+	}
+}

@@ -1,0 +1,490 @@
+package blocklist
+
+import (
+	"math/bits"
+	"slices"
+)
+
+// Node v26 keeps address rules in a C++ std::unordered_map and lists them
+// by walking it, so the order of "Address:" rules in blockList.rules is the
+// order of that hash table: it depends on the addresses' hashes, on the
+// table's size and on the order of insertion, and it is neither the order
+// of insertion nor any sorted order. addrTable reproduces that table node
+// for node, so that Rules lists addresses exactly as Node does:
+//
+//   - the key hash is Node's SocketAddress::IpHash (read from the v26
+//     binary): a 64-bit multiply-and-fold of the 4 or 16 address bytes;
+//   - each rule has two keys when it has an IPv4 form (1.2.3.4 and
+//     ::ffff:1.2.3.4, the first one added first), both mapping to the rule,
+//     and the listing shows each rule once, where its first key is met;
+//   - the table is libstdc++'s: a singly linked list of nodes, each bucket
+//     a contiguous run in it; a key going to an empty bucket is put at the
+//     front of the list, otherwise at the front of its bucket's run; the
+//     bucket count starts at 13 and grows at a load factor of 1 through
+//     libstdc++'s primes (bucketCounts, measured from libstdc++'s
+//     _Prime_rehash_policy, which Node's Linux build uses), and a rehash
+//     walks the old list, putting each node at the front of the list or of
+//     its new bucket's run;
+//   - removing a rule unlinks its keys; clearing keeps the bucket count.
+
+// bucketCounts are the bucket counts the table grows through, one after
+// another, as keys are added one at a time: libstdc++'s rehash policy asks
+// for the first prime in its table at least twice the current count.
+var bucketCounts = [...]uint64{
+	13, 29, 59, 127, 257, 541, 1109, 2357, 5087, 10273, 20753, 42043,
+	85229, 172933, 351061, 712697, 1447153, 2938679, 5967347, 12117689,
+	24607243, 49969847, 101473717, 206062531, 418451333, 849749479,
+	1725587117, 3504151727,
+}
+
+func nextBucketCount(n uint64) uint64 {
+	for _, c := range bucketCounts {
+		if c > n {
+			return c
+		}
+	}
+	return bucketCounts[len(bucketCounts)-1]
+}
+
+// keyHash is Node v26's SocketAddress::IpHash of an address key.
+func keyHash(k ip) uint64 {
+	const (
+		secret0 = 0x8bb84b93962eacc9
+		secret1 = 0x422765567d8fbfc6
+		secret2 = 0xaaaaaaaaaaaaaaaa
+	)
+	// The C++ code reads the address bytes as little-endian words.
+	var a, b, seed uint64
+	if k.v4 {
+		x := uint64(bits.ReverseBytes32(k.v4value()))
+		a, b, seed = (secret1+12)^x, x^secret0, secret0+4
+	} else {
+		a, b, seed = secret1^bits.ReverseBytes64(k.lo), bits.ReverseBytes64(k.hi)^secret0, secret0+16
+	}
+	phi, plo := bits.Mul64(a, b)
+	qhi, qlo := bits.Mul64(seed^phi, secret2^plo)
+	return qlo ^ qhi
+}
+
+// ruleKeys returns the keys of an address rule: the address as added, and
+// its other form when it has an IPv4 one.
+func ruleKeys(v ip) (first, second ip, two bool) {
+	if v.v4 || v.mapped() {
+		second = v
+		second.v4 = !v.v4
+		return v, second, true
+	}
+	return v, ip{}, false
+}
+
+const (
+	noNode      = -1 // an empty bucket, or the end of the list
+	beforeBegin = -2 // the list's head pointer, standing before its first node
+)
+
+type tnode struct {
+	next int32 // the next node, or noNode
+	slot int32 // the rule this key belongs to
+	hash uint64
+	key  ip
+}
+
+// addrTable is the hash table; see above. Nodes are never reused: an
+// erased node is unlinked and left.
+type addrTable struct {
+	nodes      []tnode
+	buckets    []int32 // per bucket, the node before its run (beforeBegin for the first run), or noNode
+	head       int32   // the first node, or noNode
+	count      int     // keys in the table
+	nextResize uint64  // the count at which the table grows
+}
+
+func newAddrTable() *addrTable {
+	return &addrTable{buckets: []int32{noNode}, head: noNode}
+}
+
+func (t *addrTable) bucket(h uint64) int { return int(h % uint64(len(t.buckets))) }
+
+func (t *addrTable) nextOf(ref int32) int32 {
+	if ref == beforeBegin {
+		return t.head
+	}
+	return t.nodes[ref].next
+}
+
+func (t *addrTable) setNext(ref, n int32) {
+	if ref == beforeBegin {
+		t.head = n
+	} else {
+		t.nodes[ref].next = n
+	}
+}
+
+// findBefore returns the node before the key's node, or noNode when the key
+// is not in the table.
+func (t *addrTable) findBefore(k ip, h uint64) int32 {
+	if t.count == 0 {
+		return noNode
+	}
+	b := t.bucket(h)
+	prev := t.buckets[b]
+	if prev == noNode {
+		return noNode
+	}
+	for {
+		p := t.nextOf(prev)
+		if n := &t.nodes[p]; n.hash == h && n.key == k {
+			return prev
+		}
+		nx := t.nodes[p].next
+		if nx == noNode || t.bucket(t.nodes[nx].hash) != b {
+			return noNode
+		}
+		prev = p
+	}
+}
+
+// find returns the slot of key k, or -1.
+func (t *addrTable) find(k ip) int32 {
+	h := keyHash(k)
+	if prev := t.findBefore(k, h); prev != noNode {
+		return t.nodes[t.nextOf(prev)].slot
+	}
+	return -1
+}
+
+// set maps key k to slot, adding the key if it is new (operator[]).
+func (t *addrTable) set(k ip, slot int32) {
+	h := keyHash(k)
+	if prev := t.findBefore(k, h); prev != noNode {
+		t.nodes[t.nextOf(prev)].slot = slot
+		return
+	}
+	if uint64(t.count)+1 > t.nextResize {
+		minBuckets := uint64(t.count) + 1
+		if t.nextResize == 0 {
+			minBuckets = max(minBuckets, 11)
+		}
+		if minBuckets >= uint64(len(t.buckets)) {
+			t.rehash(nextBucketCount(uint64(len(t.buckets))))
+		} else {
+			t.nextResize = uint64(len(t.buckets))
+		}
+	}
+	n := int32(len(t.nodes))
+	t.nodes = append(t.nodes, tnode{slot: slot, hash: h, key: k})
+	t.linkAtBucketFront(t.bucket(h), n)
+	t.count++
+}
+
+func (t *addrTable) linkAtBucketFront(b int, n int32) {
+	if before := t.buckets[b]; before != noNode {
+		t.nodes[n].next = t.nextOf(before)
+		t.setNext(before, n)
+		return
+	}
+	t.nodes[n].next = t.head
+	t.head = n
+	if nx := t.nodes[n].next; nx != noNode {
+		t.buckets[t.bucket(t.nodes[nx].hash)] = n
+	}
+	t.buckets[b] = beforeBegin
+}
+
+func (t *addrTable) rehash(size uint64) {
+	t.buckets = make([]int32, size)
+	for i := range t.buckets {
+		t.buckets[i] = noNode
+	}
+	t.nextResize = size
+	p := t.head
+	t.head = noNode
+	headBucket := 0
+	for p != noNode {
+		next := t.nodes[p].next
+		b := t.bucket(t.nodes[p].hash)
+		if t.buckets[b] == noNode {
+			t.nodes[p].next = t.head
+			t.head = p
+			t.buckets[b] = beforeBegin
+			if t.nodes[p].next != noNode {
+				t.buckets[headBucket] = p
+			}
+			headBucket = b
+		} else {
+			before := t.buckets[b]
+			t.nodes[p].next = t.nextOf(before)
+			t.setNext(before, p)
+		}
+		p = next
+	}
+}
+
+// erase removes key k and reports whether it was there.
+func (t *addrTable) erase(k ip) bool {
+	h := keyHash(k)
+	prev := t.findBefore(k, h)
+	if prev == noNode {
+		return false
+	}
+	b := t.bucket(h)
+	n := t.nextOf(prev)
+	next := t.nodes[n].next
+	if prev == t.buckets[b] {
+		// n starts its run: the bucket empties unless the next node is in
+		// it, and the run after n now starts after prev.
+		if next == noNode || t.bucket(t.nodes[next].hash) != b {
+			if next != noNode {
+				t.buckets[t.bucket(t.nodes[next].hash)] = t.buckets[b]
+			}
+			t.buckets[b] = noNode
+		}
+	} else if next != noNode {
+		if nb := t.bucket(t.nodes[next].hash); nb != b {
+			t.buckets[nb] = prev
+		}
+	}
+	t.setNext(prev, next)
+	t.count--
+	return true
+}
+
+// clear empties the table and keeps its bucket count, as std::unordered_map
+// does.
+func (t *addrTable) clear() {
+	t.nodes = t.nodes[:0]
+	for i := range t.buckets {
+		t.buckets[i] = noNode
+	}
+	t.head = noNode
+	t.count = 0
+}
+
+// order appends the slots in listing order: each slot where its first key
+// is met.
+func (t *addrTable) order(dst []int32, slots int) []int32 {
+	seen := make([]bool, slots)
+	for p := t.head; p != noNode; p = t.nodes[p].next {
+		if s := t.nodes[p].slot; !seen[s] {
+			seen[s] = true
+			dst = append(dst, s)
+		}
+	}
+	return dst
+}
+
+// bucketCountFor is the bucket count of a table into which n keys were
+// added one at a time.
+func bucketCountFor(n int) uint64 {
+	if n == 0 {
+		return 1
+	}
+	c := uint64(13)
+	for c < uint64(n) {
+		c = nextBucketCount(c)
+	}
+	return c
+}
+
+// rebuildTable makes a table that lists the rules vals[order[0]],
+// vals[order[1]], ... in that order: a table Node could hold, given only a
+// listing of it (a rule file records blockList.rules, not the table). The
+// listing does not say where every key sits, so this places keys as Node
+// would have if the rules had been added in listing order after the last
+// rehash; rules added to the rebuilt table then go where Node would put
+// them in that table. When no such table exists (a listing not written
+// by Node, or written with another hash table), it adds the rules oldest
+// first, taking the listing order, as for subnets and ranges, to be newest
+// first.
+func rebuildTable(vals []ip, order []int32) *addrTable {
+	if t := replayTable(vals, order); t != nil {
+		return t
+	}
+	if t := placeTable(vals, order); t != nil {
+		return t
+	}
+	t := newAddrTable()
+	for i := len(order) - 1; i >= 0; i-- {
+		s := order[i]
+		first, second, two := ruleKeys(vals[s])
+		t.set(first, s)
+		if two {
+			t.set(second, s)
+		}
+	}
+	return t
+}
+
+// placeTable builds the table directly: it lays out the bucket runs so
+// that, walking the list, each rule's first key comes in listing order. It
+// returns nil when it cannot.
+func placeTable(vals []ip, order []int32) *addrTable {
+	type key struct {
+		k    ip
+		hash uint64
+		slot int32
+		rank int // the rule's place in the listing
+	}
+	var keys []key
+	byRank := make([][]int, len(order)) // the keys of each rule, preferred first
+	for rank, s := range order {
+		first, second, two := ruleKeys(vals[s])
+		if two {
+			// Node adds the second form right after the first: when both
+			// start new runs, the second one ends up in front.
+			byRank[rank] = append(byRank[rank], len(keys))
+			keys = append(keys, key{second, keyHash(second), s, rank})
+		}
+		byRank[rank] = append(byRank[rank], len(keys))
+		keys = append(keys, key{first, keyHash(first), s, rank})
+	}
+	size := bucketCountFor(len(keys))
+	byBucket := make(map[uint64][]int, len(keys))
+	for i := range keys {
+		b := keys[i].hash % size
+		byBucket[b] = append(byBucket[b], i)
+	}
+
+	// arrange orders bucket b's run to start with key first, of the rule
+	// ranked rank: then the rule's other key, then the keys of the rules
+	// listed right after it, which must be the only rules of the run not
+	// yet met, then the keys of rules already met. n is how many rules the
+	// run lists.
+	listed := make([]bool, len(order))
+	arrange := func(b uint64, first, rank int) (run []int, n int, ok bool) {
+		members := byBucket[b]
+		last := rank
+		var newRanks []int
+		for _, i := range members {
+			if r := keys[i].rank; r != rank && !listed[r] {
+				newRanks = append(newRanks, r)
+			}
+		}
+		slices.Sort(newRanks)
+		newRanks = slices.Compact(newRanks)
+		for j, r := range newRanks {
+			if r != rank+1+j {
+				return nil, 0, false
+			}
+			last = r
+		}
+		run = append(run, first)
+		for r := rank; r <= last; r++ {
+			for _, i := range byRank[r] {
+				if i != first && keys[i].hash%size == b {
+					run = append(run, i)
+				}
+			}
+		}
+		for _, i := range members {
+			if r := keys[i].rank; r < rank {
+				run = append(run, i)
+			}
+		}
+		return run, last - rank + 1, true
+	}
+
+	var runs [][]int // bucket runs in list order
+	placed := make(map[uint64]bool, len(byBucket))
+	firstRun := make([]int, len(order)) // by rank, the run where the rule is met
+	for rank := 0; rank < len(order); {
+		var run []int
+		n := 0
+		for _, i := range byRank[rank] {
+			b := keys[i].hash % size
+			if placed[b] {
+				continue
+			}
+			var ok bool
+			if run, n, ok = arrange(b, i, rank); ok {
+				placed[b] = true
+				break
+			}
+		}
+		if run == nil {
+			return nil
+		}
+		for r := rank; r < rank+n; r++ {
+			listed[r] = true
+			firstRun[r] = len(runs)
+		}
+		runs = append(runs, run)
+		rank += n
+	}
+	// The runs left hold only second keys; each goes right after the run
+	// where the last of their rules is met.
+	after := make(map[int][][]int)
+	var rest []uint64
+	for b := range byBucket {
+		if !placed[b] {
+			rest = append(rest, b)
+		}
+	}
+	slices.Sort(rest)
+	for _, b := range rest {
+		run := byBucket[b]
+		r := 0
+		for _, i := range run {
+			r = max(r, keys[i].rank)
+		}
+		after[firstRun[r]] = append(after[firstRun[r]], run)
+	}
+
+	t := &addrTable{buckets: make([]int32, size), head: noNode, count: len(keys), nextResize: size}
+	for i := range t.buckets {
+		t.buckets[i] = noNode
+	}
+	prev := int32(beforeBegin)
+	emit := func(run []int) {
+		t.buckets[keys[run[0]].hash%size] = prev
+		for _, i := range run {
+			n := int32(len(t.nodes))
+			t.nodes = append(t.nodes, tnode{next: noNode, slot: keys[i].slot, hash: keys[i].hash, key: keys[i].k})
+			t.setNext(prev, n)
+			prev = n
+		}
+	}
+	for ri, run := range runs {
+		emit(run)
+		for _, extra := range after[ri] {
+			emit(extra)
+		}
+	}
+	// The layout is checked, not trusted.
+	if got := t.order(nil, len(vals)); !slices.Equal(got, order) {
+		return nil
+	}
+	return t
+}
+
+// replayTable adds the rules oldest first (the listing reversed) into a
+// table that already has the bucket count the listing's keys call for, so
+// that no rehash reorders them: the history "all added since the last
+// rehash". It returns nil when that history does not list them in order.
+func replayTable(vals []ip, order []int32) *addrTable {
+	n := 0
+	for _, s := range order {
+		if _, _, two := ruleKeys(vals[s]); two {
+			n += 2
+		} else {
+			n++
+		}
+	}
+	size := bucketCountFor(n)
+	t := &addrTable{buckets: make([]int32, size), head: noNode, nextResize: size}
+	for i := range t.buckets {
+		t.buckets[i] = noNode
+	}
+	for i := len(order) - 1; i >= 0; i-- {
+		s := order[i]
+		first, second, two := ruleKeys(vals[s])
+		t.set(first, s)
+		if two {
+			t.set(second, s)
+		}
+	}
+	if got := t.order(nil, len(vals)); !slices.Equal(got, order) {
+		return nil
+	}
+	return t
+}
