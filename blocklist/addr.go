@@ -166,42 +166,43 @@ func parseAddress[T text](s T, v4 bool) (ip, bool) {
 // parseIPv4 reads exactly four decimal octets separated by dots. An octet
 // is at most 255 and has no leading zero ("0" is fine, "01" is not).
 func parseIPv4[T text](s T) (uint32, bool) {
-	var v, octet uint32
-	octets := 0
-	inOctet := false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case '0' <= c && c <= '9':
-			if inOctet && octet == 0 {
-				return 0, false // a leading zero
+	var v uint32
+	i := 0
+	for k := range 4 {
+		if k > 0 {
+			if i >= len(s) || s[i] != '.' {
+				return 0, false
 			}
-			octet = octet*10 + uint32(c-'0')
+			i++
+		}
+		if i >= len(s) {
+			return 0, false
+		}
+		d := s[i] - '0'
+		if d > 9 {
+			return 0, false
+		}
+		i++
+		octet := uint32(d)
+		if d != 0 { // a leading zero is an octet of its own
+			for range 2 {
+				if i >= len(s) {
+					break
+				}
+				d := s[i] - '0'
+				if d > 9 {
+					break
+				}
+				octet = octet*10 + uint32(d)
+				i++
+			}
 			if octet > 255 {
 				return 0, false
 			}
-			if !inOctet {
-				octets++
-				if octets > 4 {
-					return 0, false
-				}
-				inOctet = true
-			}
-		case c == '.' && inOctet:
-			if octets == 4 {
-				return 0, false
-			}
-			v = v<<8 | octet
-			octet = 0
-			inOctet = false
-		default:
-			return 0, false
 		}
+		v = v<<8 | octet
 	}
-	if octets < 4 || !inOctet {
-		return 0, false
-	}
-	return v<<8 | octet, true
+	return v, i == len(s)
 }
 
 // parseIPv6 reads an IPv6 address without a zone: up to eight groups of one

@@ -54,6 +54,11 @@ type BlockList struct {
 	subnets []crule // oldest first
 	ranges  []crule // oldest first
 
+	// listed holds the rules of a listing read from a file, in the file's
+	// order, until something needs them sorted out into the fields above
+	// (unlist): checking never does.
+	listed []crule
+
 	pending spans // intervals of rules added since built
 	full    bool  // rules were removed: rebuild the index from all rules
 	built   *index
@@ -142,6 +147,7 @@ func (b *BlockList) Add(r Rule) error {
 
 // add adds a valid rule; b.mu is held.
 func (b *BlockList) add(c crule) {
+	b.unlist()
 	switch c.kind {
 	case AddressRule:
 		t := b.table()
@@ -215,6 +221,7 @@ func (b *BlockList) Remove(r Rule) bool {
 }
 
 func (b *BlockList) remove(c crule) bool {
+	b.unlist()
 	switch c.kind {
 	case AddressRule:
 		t := b.table()
@@ -267,6 +274,7 @@ func (b *BlockList) RemoveAddress(address, family string) error {
 func (b *BlockList) Clear() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.unlist()
 	b.table().clear()
 	b.vals, b.naddr = b.vals[:0], 0
 	b.subnets, b.ranges = nil, nil
@@ -282,7 +290,7 @@ func (b *BlockList) Reset() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.vals, b.order, b.tab, b.naddr, b.orderN = nil, nil, nil, 0, false
-	b.subnets, b.ranges = nil, nil
+	b.subnets, b.ranges, b.listed = nil, nil, nil
 	b.full = true
 	b.pending.reset()
 	b.idx.Store(nil)
@@ -292,6 +300,7 @@ func (b *BlockList) Reset() {
 func (b *BlockList) Size() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.unlist()
 	b.dedupListed()
 	return b.naddr + len(b.subnets) + len(b.ranges)
 }
@@ -364,6 +373,7 @@ func (b *BlockList) indexLocked() *index {
 		return x
 	}
 	if b.full {
+		b.unlist()
 		b.pending.reset()
 		b.built = nil
 		for _, s := range b.addressOrder() {
@@ -387,6 +397,7 @@ func (b *BlockList) indexLocked() *index {
 // addressOrder returns the address rules' slots in listing order; b.mu is
 // held.
 func (b *BlockList) addressOrder() []int32 {
+	b.unlist()
 	if b.tab != nil {
 		return b.tab.order(nil, len(b.vals))
 	}
@@ -399,7 +410,7 @@ func (b *BlockList) addressOrder() []int32 {
 func (b *BlockList) Rules() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	order := b.addressOrder()
+	order := b.addressOrder() // unlists
 	out := make([]string, 0, len(order)+len(b.subnets)+len(b.ranges))
 	var buf []byte
 	for _, s := range order {

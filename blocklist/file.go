@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 )
 
@@ -70,10 +69,37 @@ func Parse(data []byte) (*BlockList, error) {
 }
 
 // fromListing makes the BlockList that lists rules in their order, and
-// indexes it.
+// indexes it. The rules are kept as they are until something other than a
+// check needs them (see unlist).
 func fromListing(rules []crule) *BlockList {
 	b := New()
-	var na, ns, nr, n6 int
+	n6 := 0
+	for i := range rules {
+		if !rules[i].v4 {
+			n6++
+		}
+	}
+	// Each rule adds at most one interval per family, and only IPv6 rules
+	// add IPv6 intervals.
+	b.pending.v4 = make([]span4, 0, len(rules))
+	b.pending.v6 = make([]span6, 0, n6)
+	for i := range rules {
+		b.pending.add(rules[i])
+	}
+	b.listed = rules
+	b.indexLocked()
+	return b
+}
+
+// unlist sorts the rules of a listing out into the address table's
+// inputs, subnets and ranges; b.mu is held (or b is not shared yet).
+func (b *BlockList) unlist() {
+	rules := b.listed
+	if rules == nil {
+		return
+	}
+	b.listed = nil
+	var na, ns, nr int
 	for i := range rules {
 		switch rules[i].kind {
 		case AddressRule:
@@ -83,35 +109,26 @@ func fromListing(rules []crule) *BlockList {
 		case RangeRule:
 			nr++
 		}
-		if !rules[i].v4 {
-			n6++
-		}
 	}
 	b.vals, b.order = make([]ip, 0, na), make([]int32, 0, na)
 	b.subnets, b.ranges = make([]crule, 0, ns), make([]crule, 0, nr)
-	// Each rule adds at most one interval per family, and only IPv6 rules
-	// add IPv6 intervals.
-	b.pending.v4 = make([]span4, 0, len(rules))
-	b.pending.v6 = make([]span6, 0, n6)
-	for _, c := range rules {
-		switch c.kind {
-		case AddressRule:
-			b.order = append(b.order, int32(len(b.vals)))
-			b.vals = append(b.vals, c.start())
+	// Subnets and ranges are listed newest first, and kept oldest first.
+	for i := len(rules) - 1; i >= 0; i-- {
+		switch c := rules[i]; c.kind {
 		case SubnetRule:
 			b.subnets = append(b.subnets, c)
 		case RangeRule:
 			b.ranges = append(b.ranges, c)
 		}
-		b.pending.add(c)
+	}
+	for i := range rules {
+		if rules[i].kind == AddressRule {
+			b.order = append(b.order, int32(len(b.vals)))
+			b.vals = append(b.vals, rules[i].start())
+		}
 	}
 	b.naddr = na
 	b.orderN = na > 1
-	// Listed newest first; kept oldest first.
-	slices.Reverse(b.subnets)
-	slices.Reverse(b.ranges)
-	b.indexLocked()
-	return b
 }
 
 // scanRules reads the rules of a rule file, in file order. It reads the

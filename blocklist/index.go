@@ -252,82 +252,102 @@ func shrink[E any](s []E) []E {
 	return s
 }
 
-// Loading a rule file sorts every interval, in random order: radix sorts,
-// 11 bits at a time, do it in six passes where a comparison sort would
-// take about 16 comparisons per interval. Small inputs use slices.Sort.
-// parallelSortMin is the number of intervals of each family from which
-// they are sorted at once (a variable for tests).
-var parallelSortMin = 16384
-
+// Loading a rule file sorts every interval, in random order: a radix sort
+// from the most significant bits, 11 at a time, splits the intervals into
+// 2048 buckets per pass and needs about one pass for random addresses, then
+// sorts the small buckets that are left by comparison. Addresses crowded in
+// one prefix (2001:db8::/32) take more passes, each on fewer intervals.
 const (
-	radixMin  = 256
-	radixBits = 11
-	radixMask = 1<<radixBits - 1
+	radixBits  = 11
+	radixMask  = 1<<radixBits - 1
+	radixSmall = 64 // buckets this small are sorted by comparison
 )
+
+// parallelSortMin is the number of intervals of each family from which
+// the two families are sorted at once (a variable for tests).
+var parallelSortMin = 16384
 
 // sortPacked sorts IPv4 intervals packed as start<<32 | end.
 func sortPacked(a []uint64) {
-	if len(a) < radixMin {
+	if len(a) <= radixSmall {
 		slices.Sort(a)
 		return
 	}
-	tmp := make([]uint64, len(a))
-	src, dst := a, tmp
-	for shift := 0; shift < 64; shift += radixBits {
-		var count [1 << radixBits]int
-		for _, v := range src {
-			count[v>>shift&radixMask]++
-		}
-		sum := 0
-		for i, c := range count {
-			count[i] = sum
-			sum += c
-		}
-		for _, v := range src {
-			d := v >> shift & radixMask
-			dst[count[d]] = v
-			count[d]++
-		}
-		src, dst = dst, src
+	radixPacked(a, make([]uint64, len(a)), 64-radixBits)
+}
+
+func radixPacked(a, tmp []uint64, shift int) {
+	if len(a) <= radixSmall || shift < 0 {
+		slices.Sort(a)
+		return
 	}
-	// Six passes leave the result in a.
+	var count [1 << radixBits]int
+	for _, v := range a {
+		count[v>>shift&radixMask]++
+	}
+	var start [1 << radixBits]int
+	sum := 0
+	for i, c := range count {
+		start[i] = sum
+		sum += c
+	}
+	next := start
+	for _, v := range a {
+		d := v >> shift & radixMask
+		tmp[next[d]] = v
+		next[d]++
+	}
+	copy(a, tmp)
+	for d, c := range count {
+		if c > 1 {
+			lo := start[d]
+			radixPacked(a[lo:lo+c], tmp[lo:lo+c], shift-radixBits)
+		}
+	}
 }
 
 // sortSpans6 sorts IPv6 intervals by start.
 func sortSpans6(a []span6) {
-	if len(a) < radixMin {
+	radixSpans6(a, make([]span6, len(a)), 64-radixBits)
+}
+
+// radixSpans6 sorts by start.hi from bit shift+radixBits down, then by
+// start.lo once start.hi is all read.
+func radixSpans6(a, tmp []span6, shift int) {
+	if len(a) <= radixSmall || shift < -radixBits {
 		slices.SortFunc(a, func(x, y span6) int { return x.start.cmp(y.start) })
 		return
 	}
-	// Sort by the high 64 bits, then order each run of equal high bits
-	// by the low ones.
-	tmp := make([]span6, len(a))
-	src, dst := a, tmp
-	for shift := 0; shift < 64; shift += radixBits {
-		var count [1 << radixBits]int
-		for i := range src {
-			count[src[i].start.hi>>shift&radixMask]++
-		}
-		sum := 0
-		for i, c := range count {
-			count[i] = sum
-			sum += c
-		}
-		for i := range src {
-			d := src[i].start.hi >> shift & radixMask
-			dst[count[d]] = src[i]
-			count[d]++
-		}
-		src, dst = dst, src
+	var count [1 << radixBits]int
+	for i := range a {
+		count[digit6(a[i].start.hi, shift)]++
 	}
-	for i := 0; i < len(a); {
-		j := i + 1
-		for j < len(a) && a[j].start.hi == a[i].start.hi {
-			j++
-		}
-		if j-i > 1 {
-			slices.SortFunc(a[i:j], func(x, y span6) int { return cmp.Compare(x.start.lo, y.start.lo) })
-		}
-		i = j
+	var start [1 << radixBits]int
+	sum := 0
+	for i, c := range count {
+		start[i] = sum
+		sum += c
 	}
+	next := start
+	for i := range a {
+		d := digit6(a[i].start.hi, shift)
+		tmp[next[d]] = a[i]
+		next[d]++
+	}
+	copy(a, tmp)
+	for d, c := range count {
+		if c > 1 {
+			lo := start[d]
+			radixSpans6(a[lo:lo+c], tmp[lo:lo+c], shift-radixBits)
+		}
+	}
+}
+
+// digit6 is the radix digit of hi that ends at bit shift (its low bits
+// when shift is negative, the last, short digit).
+func digit6(hi uint64, shift int) uint64 {
+	if shift < 0 {
+		return hi << -shift & radixMask
+	}
+	return hi >> shift & radixMask
 }
