@@ -54,10 +54,10 @@ type BlockList struct {
 	subnets []crule // oldest first
 	ranges  []crule // oldest first
 
-	// listed holds the rules of a listing read from a file, in the file's
-	// order, until something needs them sorted out into the fields above
-	// (unlist): checking never does.
-	listed []crule
+	// listed is a rule file, read and indexed, whose rules are sorted out
+	// into the fields above only when something needs them (unlist):
+	// checking never does.
+	listed []byte
 
 	pending spans // intervals of rules added since built
 	full    bool  // rules were removed: rebuild the index from all rules

@@ -86,6 +86,11 @@ func errRule(s string) error {
 	return &Error{Code: codeInvalidArgValue, Message: "The argument 'rule' is invalid. Received " + inspectArg(s)}
 }
 
+// errPrefixMissing is what addSubnet throws without a prefix.
+func errPrefixMissing() error {
+	return &Error{Code: codeInvalidArgType, Message: `The "prefix" argument must be of type number. Received undefined`}
+}
+
 // errDataType is what fromJSON throws for data that is not a string or an
 // array of strings; received describes the value as Node does.
 func errDataType(received string) error {

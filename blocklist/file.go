@@ -59,46 +59,41 @@ func unwrapPath(err error) error {
 }
 
 // Parse reads the contents of a rule file (see LoadFile). Errors are
-// *FileError without a path.
+// *FileError without a path. The BlockList keeps data, which must not
+// change afterwards.
 func Parse(data []byte) (*BlockList, error) {
-	rules, err := scanRules(data)
-	if err != nil {
+	b := New()
+	if err := scanSpans(data, &b.pending); err != nil {
 		return nil, err
 	}
-	return fromListing(rules), nil
-}
-
-// fromListing makes the BlockList that lists rules in their order, and
-// indexes it. The rules are kept as they are until something other than a
-// check needs them (see unlist).
-func fromListing(rules []crule) *BlockList {
-	b := New()
-	n6 := 0
-	for i := range rules {
-		if !rules[i].v4 {
-			n6++
-		}
-	}
-	// Each rule adds at most one interval per family, and only IPv6 rules
-	// add IPv6 intervals.
-	b.pending.v4 = make([]span4, 0, len(rules))
-	b.pending.v6 = make([]span6, 0, n6)
-	for i := range rules {
-		b.pending.add(rules[i])
-	}
-	b.listed = rules
+	// The rules themselves are read again, from data, when something
+	// other than a check needs them.
+	b.listed = data
 	b.indexLocked()
-	return b
+	return b, nil
 }
 
-// unlist sorts the rules of a listing out into the address table's
+// ruleSink receives the rules of a rule file, in file order.
+type ruleSink interface{ rule(crule) }
+
+// rule records what a rule blocks.
+func (s *spans) rule(c crule) { s.add(c) }
+
+// ruleList collects rules.
+type ruleList []crule
+
+func (l *ruleList) rule(c crule) { *l = append(*l, c) }
+
+// unlist sorts the rules of a rule file out into the address table's
 // inputs, subnets and ranges; b.mu is held (or b is not shared yet).
 func (b *BlockList) unlist() {
-	rules := b.listed
-	if rules == nil {
+	data := b.listed
+	if data == nil {
 		return
 	}
 	b.listed = nil
+	rules := make(ruleList, 0, bytes.Count(data, []byte{'"'})/2)
+	scanElements(data, 0, len(data), true, true, &rules) //nolint:errcheck // read once already
 	var na, ns, nr int
 	for i := range rules {
 		switch rules[i].kind {
@@ -131,22 +126,24 @@ func (b *BlockList) unlist() {
 	b.orderN = na > 1
 }
 
-// scanRules reads the rules of a rule file, in file order. It reads the
-// JSON itself, without a decoder, because `nodenet block check` loads
+// scanSpans reads a rule file into the intervals its rules block. It reads
+// the JSON itself, without a decoder, because `nodenet block check` loads
 // 100,000 rules on every run; a large file is read in two halves at once.
-func scanRules(data []byte) ([]crule, error) {
-	// Every rule is a string between two quotes: room for all of them.
+func scanSpans(data []byte, sp *spans) error {
+	// Every rule is a string between two quotes, and adds at most one
+	// interval per family: room for all of them. (Room that is never
+	// written to costs no memory.)
 	n := bytes.Count(data, []byte{'"'}) / 2
+	sp.v4, sp.v6 = make([]span4, 0, n), make([]span6, 0, n)
 	if len(data) >= parallelScanMin && runtime.GOMAXPROCS(0) > 1 {
-		if rules, ok := scanHalves(data, n); ok {
-			return rules, nil
+		if scanHalves(data, n, sp) {
+			return nil
 		}
 		// A problem in either half: read again from the start, which
 		// reports the first problem in the file.
+		sp.reset()
 	}
-	rules := make([]crule, 0, n)
-	err := scanElements(data, 0, len(data), true, true, &rules)
-	return rules, err
+	return scanElements(data, 0, len(data), true, true, sp)
 }
 
 // parallelScanMin is the size from which a rule file is read in halves.
@@ -155,31 +152,32 @@ const parallelScanMin = 1 << 20
 // scanHalves reads data in two halves, concurrently, split after a
 // ",\n": the newline cannot be in a string (JSON strings hold no raw
 // control characters), so neither can the comma, which then separates
-// two elements of the array. ok is false when there is no such place, or
-// either half has a problem.
-func scanHalves(data []byte, n int) ([]crule, bool) {
+// two elements of the array. It reports false when there is no such place,
+// or either half has a problem.
+func scanHalves(data []byte, n int, sp *spans) bool {
 	mid := len(data) / 2
 	j := bytes.Index(data[mid:], []byte(",\n"))
 	if j < 0 {
-		return nil, false
+		return false
 	}
 	split := mid + j + 2
-	second := make([]crule, 0, n/2+n/8)
+	second := spans{v4: make([]span4, 0, n), v6: make([]span6, 0, n)}
 	done := make(chan error, 1)
 	go func() { done <- scanElements(data, split, len(data), false, true, &second) }()
-	first := make([]crule, 0, n)
-	err := scanElements(data, 0, split, true, false, &first)
+	err := scanElements(data, 0, split, true, false, sp)
 	if err2 := <-done; err != nil || err2 != nil {
-		return nil, false
+		return false
 	}
-	return append(first, second...), true
+	sp.v4 = append(sp.v4, second.v4...)
+	sp.v6 = append(sp.v6, second.v6...)
+	return true
 }
 
-// scanElements reads the array elements in data[i:end] and appends their
-// rules to rules. open says data[i:] starts the file (and so the array);
+// scanElements reads the array elements in data[i:end] and hands their
+// rules to sink. open says data[i:] starts the file (and so the array);
 // close says data[:end] ends it. A part that does not end the file ends
 // just after a comma.
-func scanElements(data []byte, i, end int, open, close bool, rules *[]crule) error {
+func scanElements(data []byte, i, end int, open, close bool, sink ruleSink) error {
 	s := data[:end] // every rule is read in place, without a copy
 	fail := func(off int, err error) error {
 		line, col := position(data, off)
@@ -220,7 +218,7 @@ func scanElements(data []byte, i, end int, open, close bool, rules *[]crule) err
 		if err != nil {
 			return fail(i, err)
 		}
-		*rules = append(*rules, c)
+		sink.rule(c)
 		i = skipSpace(s, next)
 		if i == len(s) {
 			return fail(i, errors.New("unexpected end of JSON: want ',' or ']'"))

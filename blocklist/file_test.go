@@ -139,7 +139,7 @@ func TestParseErrors(t *testing.T) {
 		if !errors.As(err, &fe) {
 			t.Fatalf("got %v", err)
 		}
-		rules := make([]crule, 0)
+		var rules ruleList
 		want := scanElements(d, 0, len(d), true, true, &rules)
 		if err.Error() != want.Error() {
 			t.Errorf("read in halves: %v; in one go: %v", err, want)

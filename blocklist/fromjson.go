@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // FromJSON adds the rules in data, a JSON array of rule strings, as Node's
@@ -48,17 +49,20 @@ func (b *BlockList) FromJSON(data []byte) error {
 	return nil
 }
 
-// Node's patterns (lib/internal/blocklist.js, #parseIPInfo). The IPv6 ones
-// are case-insensitive in JavaScript's non-Unicode sense: ASCII letters
-// only, which is what ci spells out (Go's (?i) would also fold 'ſ' to 's').
-var (
-	reSubnet4  = regexp.MustCompile(`Subnet: IPv4 (\d{1,3}(?:\.\d{1,3}){3})/(\d{1,2})`)
-	reAddress4 = regexp.MustCompile(`Address: IPv4 (\d{1,3}(?:\.\d{1,3}){3})`)
-	reRange4   = regexp.MustCompile(`Range: IPv4 (\d{1,3}(?:\.\d{1,3}){3})-(\d{1,3}(?:\.\d{1,3}){3})`)
-	reSubnet6  = regexp.MustCompile(ci("Subnet: IPv6 ") + `([0-9a-fA-F:.]{1,45})/([0-9]{1,3})`)
-	reAddress6 = regexp.MustCompile(ci("Address: IPv6 ") + `([0-9a-fA-F:.]{1,45})`)
-	reRange6   = regexp.MustCompile(ci("Range: IPv6 ") + `([0-9a-fA-F:.]{1,45})-([0-9a-fA-F:.]{1,45})`)
-)
+// nodePatterns are Node's patterns (lib/internal/blocklist.js,
+// #parseIPInfo), compiled on first use: every nodenet command would
+// otherwise pay for them at start-up. The IPv6 ones are case-insensitive in
+// JavaScript's non-Unicode sense: ASCII letters only, which is what ci
+// spells out (Go's (?i) would also fold 'ſ' to 's').
+var nodePatterns = sync.OnceValue(func() (p struct{ subnet4, address4, range4, subnet6, address6, range6 *regexp.Regexp }) {
+	p.subnet4 = regexp.MustCompile(`Subnet: IPv4 (\d{1,3}(?:\.\d{1,3}){3})/(\d{1,2})`)
+	p.address4 = regexp.MustCompile(`Address: IPv4 (\d{1,3}(?:\.\d{1,3}){3})`)
+	p.range4 = regexp.MustCompile(`Range: IPv4 (\d{1,3}(?:\.\d{1,3}){3})-(\d{1,3}(?:\.\d{1,3}){3})`)
+	p.subnet6 = regexp.MustCompile(ci("Subnet: IPv6 ") + `([0-9a-fA-F:.]{1,45})/([0-9]{1,3})`)
+	p.address6 = regexp.MustCompile(ci("Address: IPv6 ") + `([0-9a-fA-F:.]{1,45})`)
+	p.range6 = regexp.MustCompile(ci("Range: IPv6 ") + `([0-9a-fA-F:.]{1,45})-([0-9a-fA-F:.]{1,45})`)
+	return p
+})
 
 // ci writes a literal as a pattern matching it in any ASCII case.
 func ci(lit string) string {
@@ -76,27 +80,28 @@ func ci(lit string) string {
 
 // addNodeItem is Node's #parseIPInfo for one string.
 func (b *BlockList) addNodeItem(item string) error {
+	re := nodePatterns()
 	if strings.Contains(item, "IPv4") {
-		if m := reSubnet4.FindStringSubmatch(item); m != nil {
+		if m := re.subnet4.FindStringSubmatch(item); m != nil {
 			p, _ := strconv.Atoi(m[2])
 			return b.AddSubnet(m[1], p, IPv4)
 		}
-		if m := reAddress4.FindStringSubmatch(item); m != nil {
+		if m := re.address4.FindStringSubmatch(item); m != nil {
 			return b.AddAddress(m[1], IPv4)
 		}
-		if m := reRange4.FindStringSubmatch(item); m != nil {
+		if m := re.range4.FindStringSubmatch(item); m != nil {
 			return b.AddRange(m[1], m[2], IPv4)
 		}
 	}
 	if strings.Contains(item, "IPv6") {
-		if m := reSubnet6.FindStringSubmatch(item); m != nil {
+		if m := re.subnet6.FindStringSubmatch(item); m != nil {
 			p, _ := strconv.Atoi(m[2])
 			return b.AddSubnet(m[1], p, IPv6)
 		}
-		if m := reAddress6.FindStringSubmatch(item); m != nil {
+		if m := re.address6.FindStringSubmatch(item); m != nil {
 			return b.AddAddress(m[1], IPv6)
 		}
-		if m := reRange6.FindStringSubmatch(item); m != nil {
+		if m := re.range6.FindStringSubmatch(item); m != nil {
 			return b.AddRange(m[1], m[2], IPv6)
 		}
 	}

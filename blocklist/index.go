@@ -121,19 +121,58 @@ func (s *spans) add(c crule) {
 type index struct {
 	v4Start, v4End []uint32
 	v6Start, v6End []u128
+
+	// For large sets, a directory by the top 16 bits of the address
+	// (of the high half for IPv6): dir[k] is the first interval whose
+	// start's top bits are k or more. A search then starts among the few
+	// intervals of one prefix, and touches two or three cache lines
+	// instead of one per step of a binary search over the whole set.
+	v4Dir, v6Dir []uint32
+}
+
+const (
+	dirBits = 16
+	dirMin  = 512 // sets this small are searched whole
+)
+
+// buildDir makes the directory of a sorted set of starts, given each
+// start's top bits.
+func buildDir(n int, top func(int) uint64) []uint32 {
+	if n < dirMin {
+		return nil
+	}
+	dir := make([]uint32, 1<<dirBits+1)
+	j := 0
+	for k := range dir {
+		for j < n && top(j) < uint64(k) {
+			j++
+		}
+		dir[k] = uint32(j)
+	}
+	return dir
 }
 
 // has4 reports whether an IPv4 address is blocked.
 func (x *index) has4(a uint32) bool {
 	s := x.v4Start
 	i, j := 0, len(s)
-	for i < j {
-		h := int(uint(i+j) >> 1)
-		if s[h] <= a {
-			i = h + 1
-		} else {
-			j = h
+	if d := x.v4Dir; d != nil {
+		k := a >> (32 - dirBits)
+		i, j = int(d[k]), int(d[k+1])
+	}
+	// The last interval starting at or before a: the first start after
+	// it, within the prefix's intervals, is the first in the whole set.
+	// (A search without branches on the data: the loop runs the same for
+	// every address, and the processor need not guess.)
+	for n := j - i; n > 1; {
+		half := n >> 1
+		if s[i+half-1] <= a {
+			i += half
 		}
+		n -= half
+	}
+	if i < j && s[i] <= a {
+		i++
 	}
 	return i > 0 && x.v4End[i-1] >= a
 }
@@ -150,13 +189,19 @@ func (x *index) has6(a u128) bool {
 func (x *index) has6only(a u128) bool {
 	s := x.v6Start
 	i, j := 0, len(s)
-	for i < j {
-		h := int(uint(i+j) >> 1)
-		if s[h].hi < a.hi || s[h].hi == a.hi && s[h].lo <= a.lo {
-			i = h + 1
-		} else {
-			j = h
+	if d := x.v6Dir; d != nil {
+		k := a.hi >> (64 - dirBits)
+		i, j = int(d[k]), int(d[k+1])
+	}
+	for n := j - i; n > 1; {
+		half := n >> 1
+		if h := s[i+half-1]; h.hi < a.hi || h.hi == a.hi && h.lo <= a.lo {
+			i += half
 		}
+		n -= half
+	}
+	if i < j && (s[i].hi < a.hi || s[i].hi == a.hi && s[i].lo <= a.lo) {
+		i++
 	}
 	if i == 0 {
 		return false
@@ -242,6 +287,8 @@ func buildIndex(old *index, pending *spans) *index {
 	// not hold on to it.
 	x.v4Start, x.v4End = shrink(x.v4Start), shrink(x.v4End)
 	x.v6Start, x.v6End = shrink(x.v6Start), shrink(x.v6End)
+	x.v4Dir = buildDir(len(x.v4Start), func(i int) uint64 { return uint64(x.v4Start[i] >> (32 - dirBits)) })
+	x.v6Dir = buildDir(len(x.v6Start), func(i int) uint64 { return x.v6Start[i].hi >> (64 - dirBits) })
 	return x
 }
 

@@ -346,7 +346,10 @@ func parseBody[T text](kind RuleKind, body T, v4 bool) (crule, error) {
 	default:
 		cut := lastIndexByte(body, '/')
 		if cut < 0 {
-			return crule{}, errPrefixNotInteger("")
+			if _, ok := parseAddress(body, v4); !ok {
+				return crule{}, errInvalidAddress()
+			}
+			return crule{}, errPrefixMissing()
 		}
 		network, ok := parseAddress(body[:cut], v4)
 		if !ok {

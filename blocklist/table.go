@@ -288,15 +288,26 @@ func bucketCountFor(n int) uint64 {
 
 // rebuildTable makes a table that lists the rules vals[order[0]],
 // vals[order[1]], ... in that order: a table Node could hold, given only a
-// listing of it (a rule file records blockList.rules, not the table). The
-// listing does not say where every key sits, so this places keys as Node
-// would have if the rules had been added in listing order after the last
-// rehash; rules added to the rebuilt table then go where Node would put
-// them in that table. When no such table exists (a listing not written
-// by Node, or written with another hash table), it adds the rules oldest
-// first, taking the listing order, as for subnets and ranges, to be newest
-// first.
+// listing of it (a rule file records blockList.rules, not the table, and
+// different tables list alike). It tries, in turn:
+//
+//   - the history "every rule added since the last rehash, oldest first"
+//     (the listing reversed), when that lists them in order;
+//   - laying the bucket runs out directly so that each rule's first key
+//     comes in listing order (placeTable);
+//   - failing both (a listing Node did not write, or wrote with another
+//     hash table), adding the rules oldest first into a new table, as for
+//     subnets and ranges, which changes the order.
+//
+// Rules added to the rebuilt table then go where Node would put them in
+// that table. That is usually where a long-lived Node BlockList would put
+// them too, but not always: the listing does not show where every key of
+// a bucket sits, and a rehash, as the table grows, orders the list by
+// those places.
 func rebuildTable(vals []ip, order []int32) *addrTable {
+	if len(order) == 0 {
+		return newAddrTable()
+	}
 	if t := replayTable(vals, order); t != nil {
 		return t
 	}

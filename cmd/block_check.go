@@ -3,6 +3,7 @@ package cmd
 import (
 	"bytes"
 	"io"
+	"runtime/debug"
 
 	"github.com/nodenet/nodenet/blocklist"
 	"github.com/spf13/cobra"
@@ -71,7 +72,12 @@ Exit status: 0 when every address is blocked (and when there are none),
 }
 
 func blockCheckRun(opts *BlockCheckOptions) error {
+	// Loading a large rule file allocates what it keeps, little else, and
+	// in a short-lived process: the collector, which would run several
+	// times meanwhile, would find nothing to free.
+	gc := debug.SetGCPercent(-1)
 	b, err := blockLoad(opts.BlockFileOptions)
+	debug.SetGCPercent(gc)
 	if err != nil {
 		return err
 	}
