@@ -1,0 +1,138 @@
+package netcore
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync/atomic"
+)
+
+// DefaultGreeting is what the Node docs' echo server writes to each client
+// before it echoes anything.
+const DefaultGreeting = "hello\r\n"
+
+// EchoOptions configures Echo. The zero value (and a nil *EchoOptions)
+// echoes without a greeting, counts nothing beyond Echo's return values and
+// leaves the connection as it is when the client ends.
+type EchoOptions struct {
+	// Greeting is written to the client before anything is read; empty for
+	// none. The Node docs' server writes DefaultGreeting.
+	Greeting []byte
+
+	// HalfClose makes Echo end the writing side (CloseWrite: a FIN) when
+	// the client has ended and everything has been echoed, for a server
+	// with allowHalfOpen that keeps the socket until it decides otherwise.
+	// With Node's default (allowHalfOpen false) the caller closes the
+	// connection after Echo returns, which sends the same FIN: nothing is
+	// left unread, so no reset.
+	HalfClose bool
+
+	// Stats, when not nil, counts the bytes of every connection served
+	// with it as they move, for a --stats ticker. Nil costs nothing.
+	Stats *EchoStats
+
+	// OnData, when not nil, is called with each chunk read, before it is
+	// echoed: Node's 'data' event. p is valid only during the call. The
+	// default is no call.
+	OnData func(p []byte)
+}
+
+// EchoStats counts connections and bytes across connections, with atomic
+// operations, so another goroutine may read it at any time. Echo adds the
+// bytes as they move; the connection counts are its caller's. An
+// EchoReactor keeps all of them, adding once per batch of events.
+type EchoStats struct {
+	Accepted atomic.Int64 // connections accepted
+	Dropped  atomic.Int64 // closed at once, by OnConnection's decision
+	Closed   atomic.Int64 // accepted connections that have ended
+
+	BytesRead    atomic.Int64
+	BytesWritten atomic.Int64
+}
+
+// Echo serves one accepted connection as the echo server of Node's
+// net.createServer example: it writes the greeting, then writes back every
+// byte the client sends, in order, until the client ends (EOF). It returns
+// the bytes read from and written to the client (greeting included) and
+// nil when the client ended and everything was echoed; the caller then
+// closes the connection. Any other end (a reset, a write to a client that
+// went away, a deadline set by the caller, Close from another goroutine)
+// is returned as an error; a read or write error from the system is an
+// *os.SyscallError naming "read" or "write", which Node's message needs.
+//
+// Echo never buffers more than one read: while a write waits for a client
+// that does not read, Echo reads nothing more (Node's pause and resume),
+// and the kernel's socket buffers push back on the client. When c is a
+// syscall.Conn (*net.TCPConn, *net.UnixConn) on a Unix system, Echo waits
+// for readability through its syscall.RawConn and takes a pooled buffer
+// only when there is data, so an idle connection holds no buffer; it reads
+// and writes with plain system calls. Any other net.Conn (a Windows pipe, a
+// TLS connection) is served with Read and Write.
+//
+// After a deadline error nothing is in flight if the deadline was a read
+// deadline, and Echo may be called again (without a greeting) to go on.
+func Echo(c net.Conn, opts *EchoOptions) (read, written int64, err error) {
+	var o EchoOptions
+	if opts != nil {
+		o = *opts
+	}
+	if len(o.Greeting) > 0 {
+		n, err := c.Write(o.Greeting)
+		written += int64(n)
+		if o.Stats != nil {
+			o.Stats.BytesWritten.Add(int64(n))
+		}
+		if err != nil {
+			return read, written, err
+		}
+	}
+	var r, w int64
+	ok := false
+	if echoHasRawPath {
+		r, w, err, ok = echoRaw(c, &o)
+	}
+	if !ok {
+		r, w, err = echoPlain(c, &o)
+	}
+	read, written = read+r, written+w
+	if err == nil && o.HalfClose {
+		if cw, ok := c.(interface{ CloseWrite() error }); ok {
+			err = cw.CloseWrite()
+		}
+	}
+	return read, written, err
+}
+
+// echoPlain is Echo's loop for a net.Conn that offers no raw descriptor.
+// It holds a buffer while it waits in Read, which cannot be helped.
+func echoPlain(c net.Conn, o *EchoOptions) (read, written int64, err error) {
+	b := getBuf(false)
+	defer putBuf(b)
+	buf := *b
+	for {
+		n, rerr := c.Read(buf)
+		if n > 0 {
+			read += int64(n)
+			if o.Stats != nil {
+				o.Stats.BytesRead.Add(int64(n))
+			}
+			if o.OnData != nil {
+				o.OnData(buf[:n])
+			}
+			w, werr := c.Write(buf[:n])
+			written += int64(w)
+			if o.Stats != nil {
+				o.Stats.BytesWritten.Add(int64(w))
+			}
+			if werr != nil {
+				return read, written, werr
+			}
+		}
+		if rerr != nil {
+			if errors.Is(rerr, io.EOF) {
+				return read, written, nil
+			}
+			return read, written, rerr
+		}
+	}
+}

@@ -1,0 +1,680 @@
+//go:build linux
+
+package netcore
+
+import (
+	"errors"
+	"net"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// EchoReactorSupported tells whether EchoReactor can serve on this system.
+// Elsewhere, serve each connection with Echo on its own goroutine.
+const EchoReactorSupported = true
+
+// Epoll data tags: what a descriptor in a loop's epoll set is.
+const (
+	echoTagConn = iota
+	echoTagListener
+	echoTagWake
+)
+
+// echoBatch bounds the connections accepted per listener event, so that a
+// burst of connections does not starve the established ones.
+const echoBatch = 64
+
+// echoListener is a listening socket taken over from a net.Listener.
+type echoListener struct {
+	fd       int
+	unix     bool     // a Unix domain socket, else TCP
+	wildcard bool     // TCP on 0.0.0.0 or ::
+	addr     net.Addr // the listener's address
+	refs     atomic.Int32
+}
+
+// release drops one loop's hold on the listener and closes the socket
+// when no loop holds it any more: only then can no accept4 be running on
+// its descriptor number.
+func (ln *echoListener) release() {
+	if ln.refs.Add(-1) == 0 {
+		unix.Close(ln.fd)
+	}
+}
+
+// echoSlot is a connection's state, indexed by its descriptor.
+type echoSlot struct {
+	pend          *[]byte // bytes still to echo while the client does not read
+	lo, hi        int32   // the unsent part of *pend
+	open          bool
+	info          *EchoConn // nil unless hooks want it
+	read, written int64
+}
+
+// echoLoop is one event loop. Only its own goroutine touches it, but for
+// openNow.
+type echoLoop struct {
+	r       *EchoReactor
+	rt      *echoRuntime
+	epfd    int
+	wakefd  int
+	lns     []*echoListener
+	shared  bool // the listeners are every loop's (EPOLLEXCLUSIVE)
+	paused  bool // accepting paused after EMFILE and the like
+	resume  time.Time
+	backoff acceptBackoff
+	conns   []echoSlot // by descriptor
+	open    int
+	openNow atomic.Int32 // open, for EchoReactor.Open
+	rbuf    []byte
+	evs     []unix.EpollEvent
+	// counts not yet added to r.Stats
+	accepted, dropped, closed, read, written int64
+}
+
+// echoRuntime is a serving reactor: its loops and their state.
+type echoRuntime struct {
+	loops    []*echoLoop
+	state    atomic.Int32 // echoRunning, echoClosing, echoDestroying
+	done     chan struct{}
+	exited   sync.WaitGroup
+	reported atomic.Bool
+	pauses   atomic.Int64 // accept pauses after EMFILE and the like
+}
+
+// start takes the listeners over and starts the loops.
+func (r *EchoReactor) start(lns []net.Listener) (*echoRuntime, error) {
+	var els []*echoListener
+	fail := func(err error) (*echoRuntime, error) {
+		for _, el := range els {
+			unix.Close(el.fd)
+		}
+		return nil, err
+	}
+	for _, ln := range lns {
+		if _, err := listenerConn(ln); err != nil {
+			return fail(err)
+		}
+	}
+	for _, ln := range lns {
+		el, err := takeListener(ln)
+		if err != nil {
+			return fail(err)
+		}
+		els = append(els, el)
+	}
+	n := r.Loops
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	rt := &echoRuntime{done: make(chan struct{})}
+	for i := 0; i < n; i++ {
+		l, err := newEchoLoop(r, rt)
+		if err != nil {
+			for _, l := range rt.loops {
+				l.closeFds()
+			}
+			return fail(err)
+		}
+		rt.loops = append(rt.loops, l)
+	}
+	// Hand out the listeners: one loop each while they last; when there
+	// are fewer listeners than loops, every loop shares every listener,
+	// and EPOLLEXCLUSIVE wakes one loop per new connection, not all.
+	shared := len(els) < n
+	for i, el := range els {
+		if shared {
+			for _, l := range rt.loops {
+				el.refs.Add(1)
+				l.lns = append(l.lns, el)
+			}
+		} else {
+			el.refs.Add(1)
+			l := rt.loops[i%n]
+			l.lns = append(l.lns, el)
+		}
+	}
+	for _, l := range rt.loops {
+		l.shared = shared
+		if err := l.armListeners(); err != nil {
+			for _, l := range rt.loops {
+				l.closeFds()
+			}
+			return fail(err)
+		}
+	}
+	rt.exited.Add(len(rt.loops))
+	for _, l := range rt.loops {
+		go l.run()
+	}
+	go func() {
+		rt.exited.Wait()
+		close(rt.done)
+	}()
+	return rt, nil
+}
+
+// signal moves the reactor on to Close or Destroy and wakes the loops.
+func (rt *echoRuntime) signal(state int32) {
+	for {
+		old := rt.state.Load()
+		if old >= state {
+			return
+		}
+		if rt.state.CompareAndSwap(old, state) {
+			break
+		}
+	}
+	one := []byte{1, 0, 0, 0, 0, 0, 0, 0}
+	for _, l := range rt.loops {
+		unix.Write(l.wakefd, one) //nolint:errcheck // a full counter is a pending wake-up anyway
+	}
+}
+
+func (rt *echoRuntime) open() int {
+	n := 0
+	for _, l := range rt.loops {
+		n += int(l.openNow.Load())
+	}
+	return n
+}
+
+// listenerConn checks that a listener has a socket to take over.
+func listenerConn(ln net.Listener) (syscall.RawConn, error) {
+	sc, ok := ln.(syscall.Conn)
+	if !ok {
+		return nil, errors.New("netcore: EchoReactor needs a TCP or Unix listener")
+	}
+	return sc.SyscallConn()
+}
+
+// takeListener duplicates a listener's socket and closes the listener.
+func takeListener(ln net.Listener) (*echoListener, error) {
+	rc, err := listenerConn(ln)
+	if err != nil {
+		return nil, err
+	}
+	nfd := -1
+	var derr error
+	if err := rc.Control(func(fd uintptr) {
+		nfd, derr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0)
+	}); err != nil {
+		return nil, err
+	}
+	if derr != nil {
+		return nil, os.NewSyscallError("fcntl", derr)
+	}
+	el := &echoListener{fd: nfd, addr: ln.Addr()}
+	switch a := el.addr.(type) {
+	case *net.UnixAddr:
+		el.unix = true
+	case *net.TCPAddr:
+		el.wildcard = a.IP == nil || a.IP.IsUnspecified()
+	}
+	if ul, ok := ln.(*net.UnixListener); ok {
+		ul.SetUnlinkOnClose(false)
+	}
+	ln.Close()
+	return el, nil
+}
+
+func newEchoLoop(r *EchoReactor, rt *echoRuntime) (*echoLoop, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, os.NewSyscallError("epoll_create1", err)
+	}
+	wakefd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, os.NewSyscallError("eventfd", err)
+	}
+	l := &echoLoop{r: r, rt: rt, epfd: epfd, wakefd: wakefd, evs: make([]unix.EpollEvent, 128)}
+	l.backoff.onLimit = l.reportLimit
+	if err := l.ctl(unix.EPOLL_CTL_ADD, wakefd, unix.EPOLLIN, echoTagWake); err != nil {
+		l.closeFds()
+		return nil, err
+	}
+	return l, nil
+}
+
+// reportLimit reports the first EMFILE (or the like) of any loop, once.
+func (l *echoLoop) reportLimit(err error) {
+	if l.rt.reported.CompareAndSwap(false, true) {
+		l.r.reportError(err)
+	}
+}
+
+func (l *echoLoop) closeFds() {
+	unix.Close(l.epfd)
+	unix.Close(l.wakefd)
+}
+
+func (l *echoLoop) ctl(op, fd int, events uint32, tag int32) error {
+	ev := unix.EpollEvent{Events: events, Fd: int32(fd), Pad: tag}
+	if err := unix.EpollCtl(l.epfd, op, fd, &ev); err != nil {
+		return os.NewSyscallError("epoll_ctl", err)
+	}
+	return nil
+}
+
+// armListeners adds the loop's listeners to its epoll set.
+func (l *echoLoop) armListeners() error {
+	ev := uint32(unix.EPOLLIN)
+	if l.shared {
+		ev |= unix.EPOLLEXCLUSIVE
+	}
+	for _, ln := range l.lns {
+		if err := l.ctl(unix.EPOLL_CTL_ADD, ln.fd, ev, echoTagListener); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// run is the event loop.
+func (l *echoLoop) run() {
+	defer l.rt.exited.Done()
+	for {
+		timeout := -1
+		if l.paused {
+			timeout = max(int(time.Until(l.resume)/time.Millisecond), 1)
+		}
+		n, err := unix.EpollWait(l.epfd, l.evs, timeout)
+		if err != nil && err != unix.EINTR {
+			// Not expected of a valid epoll set: end this loop.
+			l.r.reportError(os.NewSyscallError("epoll_wait", err))
+			l.stopAccepting()
+			l.closeAll()
+			break
+		}
+		if l.paused && !time.Now().Before(l.resume) {
+			l.resumeAccepting()
+		}
+		for i := 0; i < n; i++ {
+			ev := &l.evs[i]
+			fd := int(ev.Fd)
+			switch ev.Pad {
+			case echoTagConn:
+				l.onConn(fd, ev.Events)
+			case echoTagListener:
+				l.accept(fd)
+			case echoTagWake:
+				l.onWake()
+			}
+		}
+		l.flushStats()
+		if l.rt.state.Load() != echoRunning && l.open == 0 {
+			break
+		}
+	}
+	l.flushStats()
+	l.stopAccepting()
+	l.closeFds()
+}
+
+// onWake handles Close and Destroy.
+func (l *echoLoop) onWake() {
+	var b [8]byte
+	unix.Read(l.wakefd, b[:]) //nolint:errcheck // EAGAIN after another read is fine
+	switch l.rt.state.Load() {
+	case echoClosing:
+		l.stopAccepting()
+	case echoDestroying:
+		l.stopAccepting()
+		l.closeAll()
+	}
+}
+
+func (l *echoLoop) stopAccepting() {
+	for _, ln := range l.lns {
+		if !l.paused {
+			unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, ln.fd, nil) //nolint:errcheck // closing anyway
+		}
+		ln.release()
+	}
+	l.lns = nil
+	l.paused = false
+}
+
+// pauseAccepting takes the listeners out of the epoll set for d, after
+// EMFILE and the like: level-triggered, a listener whose queue holds a
+// connection we cannot accept would otherwise wake the loop at once,
+// again and again.
+func (l *echoLoop) pauseAccepting(d time.Duration) {
+	if l.paused {
+		return
+	}
+	for _, ln := range l.lns {
+		unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, ln.fd, nil) //nolint:errcheck // re-added by resumeAccepting
+	}
+	l.paused = true
+	l.resume = time.Now().Add(d)
+	l.rt.pauses.Add(1)
+}
+
+func (l *echoLoop) resumeAccepting() {
+	l.paused = false
+	if err := l.armListeners(); err != nil {
+		l.r.reportError(err)
+	}
+}
+
+func (r *EchoReactor) reportError(err error) {
+	if r.Hooks.OnError != nil {
+		r.Hooks.OnError(err)
+	}
+}
+
+// accept takes up to echoBatch connections from the listener lfd.
+func (l *echoLoop) accept(lfd int) {
+	var ln *echoListener
+	for _, x := range l.lns {
+		if x.fd == lfd {
+			ln = x
+		}
+	}
+	if ln == nil || l.paused {
+		return
+	}
+	// The peer's address is for the hooks; a Unix peer has none worth
+	// showing (Node gives none).
+	wantAddr := l.r.wantConnInfo() && !ln.unix
+	for i := 0; i < echoBatch; i++ {
+		fd, sa, err := accept4(lfd, wantAddr)
+		if err == unix.EAGAIN {
+			return
+		}
+		if err != nil {
+			err = os.NewSyscallError("accept", err)
+			pause, retry := l.backoff.next(err)
+			switch {
+			case !retry:
+				l.r.reportError(err)
+				l.dropListener(ln)
+				return
+			case pause > 0:
+				l.pauseAccepting(pause)
+				return
+			}
+			continue
+		}
+		l.backoff.Reset()
+		l.newConn(fd, sa, ln)
+	}
+}
+
+// dropListener stops accepting on a listener that failed for good.
+func (l *echoLoop) dropListener(ln *echoListener) {
+	for i, x := range l.lns {
+		if x == ln {
+			unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, ln.fd, nil) //nolint:errcheck // closing anyway
+			l.lns = append(l.lns[:i], l.lns[i+1:]...)
+			ln.release()
+			return
+		}
+	}
+}
+
+// wantConnInfo tells whether the hooks need an EchoConn per connection.
+func (r *EchoReactor) wantConnInfo() bool {
+	return r.Hooks.OnConnection != nil || r.Hooks.OnData != nil || r.Hooks.OnClose != nil
+}
+
+// accept4 accepts a connection, non-blocking and close-on-exec; the peer's
+// address is fetched only when wanted, which spares an allocation.
+func accept4(lfd int, wantAddr bool) (int, unix.Sockaddr, error) {
+	if wantAddr {
+		return unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+	}
+	for {
+		fd, _, e := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(lfd), 0, 0, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return -1, nil, e
+		}
+		return int(fd), nil, nil
+	}
+}
+
+// newConn sets up an accepted connection: options, the OnConnection
+// decision, the greeting, and its place in the epoll set.
+func (l *echoLoop) newConn(fd int, sa unix.Sockaddr, ln *echoListener) {
+	r := l.r
+	if !ln.unix {
+		if r.NoDelay {
+			unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1) //nolint:errcheck // best effort, as in Node
+		}
+		if r.KeepAlive {
+			unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1) //nolint:errcheck // best effort
+			if s := int(r.KeepAliveIdle / time.Second); s > 0 {
+				unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, s) //nolint:errcheck // best effort
+			}
+		}
+	}
+	var info *EchoConn
+	if r.wantConnInfo() {
+		info = &EchoConn{Local: ln.addr, Remote: &net.UnixAddr{Net: "unix"}}
+		if !ln.unix {
+			info.Remote = sockaddrToAddr(sa)
+			// On a wildcard listener the local address is the one the
+			// client reached; else it is the listener's.
+			if ln.wildcard {
+				if lsa, err := unix.Getsockname(fd); err == nil {
+					info.Local = sockaddrToAddr(lsa)
+				}
+			}
+		}
+		if r.Hooks.OnConnection != nil && !r.Hooks.OnConnection(info) {
+			unix.Close(fd)
+			l.dropped++
+			return
+		}
+	}
+	for fd >= len(l.conns) {
+		l.conns = append(l.conns, make([]echoSlot, max(len(l.conns), 256))...)
+	}
+	s := &l.conns[fd]
+	*s = echoSlot{open: true, info: info}
+	l.open++
+	l.openNow.Add(1)
+	l.accepted++
+	events := uint32(unix.EPOLLIN)
+	if len(r.Greeting) > 0 {
+		if err := l.write(fd, s, r.Greeting); err != nil {
+			l.closeConn(fd, err)
+			return
+		}
+		if s.pend != nil {
+			events = unix.EPOLLOUT
+		}
+	}
+	if err := l.ctl(unix.EPOLL_CTL_ADD, fd, events, echoTagConn); err != nil {
+		l.closeConn(fd, err)
+	}
+}
+
+// onConn handles readiness of a connection.
+func (l *echoLoop) onConn(fd int, events uint32) {
+	if fd >= len(l.conns) || !l.conns[fd].open {
+		return // an event for a descriptor closed earlier in this batch
+	}
+	s := &l.conns[fd]
+	if s.pend != nil {
+		if events&(unix.EPOLLOUT|unix.EPOLLERR|unix.EPOLLHUP) != 0 {
+			l.flush(fd, s)
+		}
+		return
+	}
+	n, err := unix.Read(fd, l.buf())
+	switch {
+	case err == unix.EAGAIN, err == unix.EINTR:
+		return
+	case err != nil:
+		l.closeConn(fd, os.NewSyscallError("read", err))
+		return
+	case n == 0:
+		// The client ended and everything it sent has been echoed:
+		// close, which sends our FIN (Node's allowHalfOpen false).
+		l.closeConn(fd, nil)
+		return
+	}
+	s.read += int64(n)
+	l.read += int64(n)
+	p := l.buf()[:n]
+	if l.r.Hooks.OnData != nil && s.info != nil {
+		s.info.BytesRead = s.read
+		l.r.Hooks.OnData(s.info, p)
+	}
+	if err := l.write(fd, s, p); err != nil {
+		l.closeConn(fd, err)
+		return
+	}
+	if s.pend != nil {
+		// The client is not reading: wait until it can take more, and
+		// read nothing from it meanwhile.
+		if err := l.ctl(unix.EPOLL_CTL_MOD, fd, unix.EPOLLOUT, echoTagConn); err != nil {
+			l.closeConn(fd, err)
+		}
+	}
+}
+
+// buf is the loop's read buffer, allocated when first needed.
+func (l *echoLoop) buf() []byte {
+	if l.rbuf == nil {
+		l.rbuf = make([]byte, largeBufSize)
+	}
+	return l.rbuf
+}
+
+// write writes p to the connection; what the socket does not take is kept
+// in s.pend.
+func (l *echoLoop) write(fd int, s *echoSlot, p []byte) error {
+	for len(p) > 0 {
+		n, err := unix.Write(fd, p)
+		if n > 0 {
+			s.written += int64(n)
+			l.written += int64(n)
+			p = p[n:]
+		}
+		switch err {
+		case nil, unix.EINTR:
+		case unix.EAGAIN:
+			s.pend = getBuf(len(p) > smallBufSize)
+			s.lo, s.hi = 0, int32(copy(*s.pend, p))
+			return nil
+		default:
+			return os.NewSyscallError("write", err)
+		}
+	}
+	return nil
+}
+
+// flush writes the pending bytes of a connection and, once they are all
+// out, goes back to reading from it.
+func (l *echoLoop) flush(fd int, s *echoSlot) {
+	for s.lo < s.hi {
+		n, err := unix.Write(fd, (*s.pend)[s.lo:s.hi])
+		if n > 0 {
+			s.lo += int32(n)
+			s.written += int64(n)
+			l.written += int64(n)
+		}
+		switch err {
+		case nil, unix.EINTR:
+		case unix.EAGAIN:
+			return // still full: wait for the next EPOLLOUT
+		default:
+			l.closeConn(fd, os.NewSyscallError("write", err))
+			return
+		}
+	}
+	putBuf(s.pend)
+	s.pend = nil
+	if err := l.ctl(unix.EPOLL_CTL_MOD, fd, unix.EPOLLIN, echoTagConn); err != nil {
+		l.closeConn(fd, err)
+	}
+}
+
+// closeConn closes a connection, which also takes it out of the epoll
+// set, and reports it.
+func (l *echoLoop) closeConn(fd int, err error) {
+	s := &l.conns[fd]
+	if s.pend != nil {
+		putBuf(s.pend)
+	}
+	info, read, written := s.info, s.read, s.written
+	*s = echoSlot{}
+	unix.Close(fd)
+	l.open--
+	l.openNow.Add(-1)
+	l.closed++
+	if info != nil && l.r.Hooks.OnClose != nil {
+		info.BytesRead, info.BytesWritten = read, written
+		l.r.Hooks.OnClose(info, err)
+	}
+}
+
+// closeAll closes every connection of the loop (Destroy).
+func (l *echoLoop) closeAll() {
+	for fd := range l.conns {
+		if l.conns[fd].open {
+			l.closeConn(fd, nil)
+		}
+	}
+}
+
+// flushStats adds the batch's counts to the shared Stats.
+func (l *echoLoop) flushStats() {
+	st := l.r.Stats
+	if st == nil {
+		l.accepted, l.dropped, l.closed, l.read, l.written = 0, 0, 0, 0, 0
+		return
+	}
+	if l.accepted != 0 {
+		st.Accepted.Add(l.accepted)
+		l.accepted = 0
+	}
+	if l.dropped != 0 {
+		st.Dropped.Add(l.dropped)
+		l.dropped = 0
+	}
+	if l.closed != 0 {
+		st.Closed.Add(l.closed)
+		l.closed = 0
+	}
+	if l.read != 0 {
+		st.BytesRead.Add(l.read)
+		l.read = 0
+	}
+	if l.written != 0 {
+		st.BytesWritten.Add(l.written)
+		l.written = 0
+	}
+}
+
+// sockaddrToAddr converts an accepted or local TCP socket address to the
+// net.Addr Go's own accept would give: a 4-byte IP for IPv4, 16 bytes
+// (IPv4-mapped on a dual-stack socket) for IPv6.
+func sockaddrToAddr(sa unix.Sockaddr) net.Addr {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return &net.TCPAddr{IP: append(net.IP(nil), a.Addr[:]...), Port: a.Port}
+	case *unix.SockaddrInet6:
+		ta := &net.TCPAddr{IP: append(net.IP(nil), a.Addr[:]...), Port: a.Port}
+		if a.ZoneId != 0 {
+			if ifi, err := net.InterfaceByIndex(int(a.ZoneId)); err == nil {
+				ta.Zone = ifi.Name
+			}
+		}
+		return ta
+	}
+	return nil
+}
