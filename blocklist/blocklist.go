@@ -49,7 +49,7 @@ type BlockList struct {
 	order  []int32
 	tab    *addrTable
 	naddr  int
-	orderN bool // order may hold the same address twice (a listing read from a file)
+	listedDups bool // order may hold the same address twice (a listing read from a file)
 
 	subnets []crule // oldest first
 	ranges  []crule // oldest first
@@ -189,10 +189,10 @@ func (b *BlockList) table() *addrTable {
 // dedupListed drops from a listing read from a file any address listed
 // twice (which Node never writes), keeping the first; b.mu is held.
 func (b *BlockList) dedupListed() {
-	if !b.orderN {
+	if !b.listedDups {
 		return
 	}
-	b.orderN = false
+	b.listedDups = false
 	seen := make(map[u128]bool, len(b.order))
 	kept := b.order[:0]
 	for _, s := range b.order {
@@ -289,7 +289,7 @@ func (b *BlockList) Clear() {
 func (b *BlockList) Reset() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.vals, b.order, b.tab, b.naddr, b.orderN = nil, nil, nil, 0, false
+	b.vals, b.order, b.tab, b.naddr, b.listedDups = nil, nil, nil, 0, false
 	b.subnets, b.ranges, b.listed = nil, nil, nil
 	b.full = true
 	b.pending.reset()

@@ -123,7 +123,7 @@ func (b *BlockList) unlist() {
 		}
 	}
 	b.naddr = na
-	b.orderN = na > 1
+	b.listedDups = na > 1
 }
 
 // scanSpans reads a rule file into the intervals its rules block. It reads
@@ -210,13 +210,16 @@ func scanElements(data []byte, i, end int, open, close bool, sink ruleSink) erro
 		if s[i] != '"' {
 			return fail(i, fmt.Errorf("want a rule string, found %s", what(s, i)))
 		}
-		str, next, err := scanString(s, i)
-		if err != nil {
-			return fail(next, err)
-		}
-		c, err := parseRuleString(str)
-		if err != nil {
-			return fail(i, err)
+		c, next, ok := quickRule(s, i+1)
+		if !ok {
+			var str []byte
+			var err error
+			if str, next, err = scanString(s, i); err != nil {
+				return fail(next, err)
+			}
+			if c, err = parseRuleString(str); err != nil {
+				return fail(i, err)
+			}
 		}
 		sink.rule(c)
 		i = skipSpace(s, next)
@@ -242,6 +245,99 @@ func atEnd(data []byte, i int, fail func(int, error) error) error {
 		return fail(i, fmt.Errorf("want the end of the file after the array, found %s", what(data, i)))
 	}
 	return nil
+}
+
+// quickRule reads a rule string exactly as Node writes it, from s[i]
+// (after the opening quote) to the closing quote, in one pass: the kind and
+// family, then the addresses and prefix, each up to the byte that must end
+// it. It returns the offset after the closing quote. Anything else (an
+// escape, a zone, other spacing, an invalid address) is left to the
+// general reader, which also says what is wrong.
+func quickRule(s []byte, i int) (c crule, next int, ok bool) {
+	var np *struct {
+		prefix, family string
+		kind           RuleKind
+	}
+	if i < len(s) {
+		switch s[i] {
+		case 'A':
+			np = &nodePrefixes[0]
+		case 'S':
+			np = &nodePrefixes[2]
+		case 'R':
+			np = &nodePrefixes[4]
+		default:
+			return c, 0, false
+		}
+	}
+	if np == nil || !hasPrefix(s[i:], np.prefix[:len(np.prefix)-2]) {
+		return c, 0, false
+	}
+	i += len(np.prefix) - 2 // at the family's digit: "Address: IPv|4 "
+	if i+1 >= len(s) || s[i+1] != ' ' {
+		return c, 0, false
+	}
+	var v4 bool
+	switch s[i] {
+	case '4':
+		v4 = true
+	case '6':
+	default:
+		return c, 0, false
+	}
+	i += 2
+	start, i, ok := quickAddress(s, i, v4)
+	if !ok {
+		return c, 0, false
+	}
+	var end ip
+	var prefix uint8
+	switch np.kind {
+	case RangeRule:
+		if i >= len(s) || s[i] != '-' {
+			return c, 0, false
+		}
+		if end, i, ok = quickAddress(s, i+1, v4); !ok || start.cmp(end) > 0 {
+			return c, 0, false
+		}
+	case SubnetRule:
+		if i >= len(s) || s[i] != '/' {
+			return c, 0, false
+		}
+		i++
+		p, digits := 0, 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' && digits < 3 {
+			p = p*10 + int(s[i]-'0')
+			i++
+			digits++
+		}
+		if digits == 0 || p > maxPrefix(v4) || digits > 1 && s[i-digits] == '0' {
+			return c, 0, false
+		}
+		prefix = uint8(p)
+	}
+	if i >= len(s) || s[i] != '"' {
+		return c, 0, false
+	}
+	return newRule(np.kind, start, end, prefix), i + 1, true
+}
+
+// quickAddress reads the address at s[i:], up to the first byte that
+// cannot be part of one, and returns the offset of that byte.
+func quickAddress(s []byte, i int, v4 bool) (ip, int, bool) {
+	j := i
+	if v4 {
+		for j < len(s) && (s[j] >= '0' && s[j] <= '9' || s[j] == '.') {
+			j++
+		}
+		a, ok := parseIPv4(s[i:j])
+		return ipFrom4(a), j, ok
+	}
+	for j < len(s) && (hexValue[s[j]] != 0xff || s[j] == ':' || s[j] == '.') {
+		j++
+	}
+	hi, lo, ok := parseIPv6(s[i:j])
+	return ip{hi: hi, lo: lo}, j, ok
 }
 
 // plainString reports whether s, the bytes between two quotes, is a whole

@@ -66,6 +66,14 @@ func FuzzParseRule(f *testing.F) {
 		f.Add(s, "IPv6")
 	}
 	f.Fuzz(func(t *testing.T, s, family string) {
+		// The rule file's quick reader accepts only what the general one
+		// reads, and reads it the same.
+		if q, next, ok := quickRule([]byte(`"`+s+`"`), 1); ok {
+			c, err := parseRuleString(s)
+			if err != nil || c != q || next != len(s)+2 {
+				t.Fatalf("quickRule(%q) = %v, %d; parseRuleString: %v, %v", s, q.rule(), next, c.rule(), err)
+			}
+		}
 		r, err := ParseRuleFamily(s, family)
 		if err != nil {
 			if _, ok := err.(*Error); !ok {

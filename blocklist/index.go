@@ -2,6 +2,7 @@ package blocklist
 
 import (
 	"cmp"
+	"math/bits"
 	"runtime"
 	"slices"
 )
@@ -114,67 +115,92 @@ func (s *spans) add(c crule) {
 	}
 }
 
-// index is what Check searches: for each family the starts and ends of
-// disjoint intervals in increasing order, with a gap between any two.
+// index is what Check searches: for each family, disjoint intervals in
+// increasing order, with a gap between any two, each interval's start and
+// end side by side (a search's last step reads both from one cache line).
 // An index is never changed once built, so that any number of goroutines
 // may search it without a lock.
 type index struct {
-	v4Start, v4End []uint32
-	v6Start, v6End []u128
-
-	// For large sets, a directory by the top 16 bits of the address
-	// (of the high half for IPv6): dir[k] is the first interval whose
-	// start's top bits are k or more. A search then starts among the few
-	// intervals of one prefix, and touches two or three cache lines
-	// instead of one per step of a binary search over the whole set.
-	v4Dir, v6Dir []uint32
+	v4    []uint64 // start<<32 | end
+	v6    []span6
+	v4Dir dir
+	v6Dir dir // by the high half of the start
 }
 
-const (
-	dirBits = 16
-	dirMin  = 512 // sets this small are searched whole
-)
+// dir is a directory of a large sorted set: the span from the first start
+// to the last, cut into 2^k equal slices, k such that about two intervals
+// start in each, and for each slice the first interval that starts in it
+// or later. A search then looks at the few intervals of one slice, which
+// lie in a cache line or two, rather than touching a line per step of a
+// binary search over the whole set; and as the slices are cut between the
+// set's own ends, addresses crowded in one prefix (2001:db8::/32) spread
+// over the directory as well as random ones.
+type dir struct {
+	min   uint64
+	shift uint
+	first []uint32 // nil for a small set: search it whole
+}
 
-// buildDir makes the directory of a sorted set of starts, given each
-// start's top bits.
-func buildDir(n int, top func(int) uint64) []uint32 {
+// dirMin is the size from which a set has a directory.
+const dirMin = 512
+
+// buildDir makes the directory of n sorted keys (IPv4 starts, or the high
+// halves of IPv6 starts).
+func buildDir(n int, key func(int) uint64) dir {
 	if n < dirMin {
-		return nil
+		return dir{}
 	}
-	dir := make([]uint32, 1<<dirBits+1)
+	d := dir{min: key(0)}
+	k := min(max(bits.Len(uint(n))-1, 8), 16) // 2^k slices, or fewer
+	if span := bits.Len64(key(n-1) - d.min); span > k {
+		d.shift = uint(span - k)
+	}
+	d.first = make([]uint32, (key(n-1)-d.min)>>d.shift+2)
 	j := 0
-	for k := range dir {
-		for j < n && top(j) < uint64(k) {
+	for k := range d.first {
+		for j < n && (key(j)-d.min)>>d.shift < uint64(k) {
 			j++
 		}
-		dir[k] = uint32(j)
+		d.first[k] = uint32(j)
 	}
-	return dir
+	return d
+}
+
+// bounds returns the intervals to search for the last one starting at or
+// before a key: those starting in its slice. Every interval before them
+// starts before the key, every one after starts after it.
+func (d *dir) bounds(key uint64, n int) (int, int) {
+	if d.first == nil {
+		return 0, n
+	}
+	if key < d.min {
+		return 0, 0 // before every interval
+	}
+	k := (key - d.min) >> d.shift
+	if k >= uint64(len(d.first)-1) {
+		return n, n // after every start: the last interval, if any
+	}
+	return int(d.first[k]), int(d.first[k+1])
 }
 
 // has4 reports whether an IPv4 address is blocked.
 func (x *index) has4(a uint32) bool {
-	s := x.v4Start
-	i, j := 0, len(s)
-	if d := x.v4Dir; d != nil {
-		k := a >> (32 - dirBits)
-		i, j = int(d[k]), int(d[k+1])
-	}
-	// The last interval starting at or before a: the first start after
-	// it, within the prefix's intervals, is the first in the whole set.
-	// (A search without branches on the data: the loop runs the same for
-	// every address, and the processor need not guess.)
+	s := x.v4
+	i, j := x.v4Dir.bounds(uint64(a), len(s))
+	// The first interval of [i, j) that starts after a is the first in
+	// the whole set; the one before it is the candidate. (A search without
+	// branches on the data: the processor need not guess.)
 	for n := j - i; n > 1; {
 		half := n >> 1
-		if s[i+half-1] <= a {
+		if uint32(s[i+half-1]>>32) <= a {
 			i += half
 		}
 		n -= half
 	}
-	if i < j && s[i] <= a {
+	if i < j && uint32(s[i]>>32) <= a {
 		i++
 	}
-	return i > 0 && x.v4End[i-1] >= a
+	return i > 0 && uint32(s[i-1]) >= a
 }
 
 // has6 reports whether an IPv6 address is blocked.
@@ -187,26 +213,22 @@ func (x *index) has6(a u128) bool {
 
 // has6only searches the IPv6 set alone.
 func (x *index) has6only(a u128) bool {
-	s := x.v6Start
-	i, j := 0, len(s)
-	if d := x.v6Dir; d != nil {
-		k := a.hi >> (64 - dirBits)
-		i, j = int(d[k]), int(d[k+1])
-	}
+	s := x.v6
+	i, j := x.v6Dir.bounds(a.hi, len(s))
 	for n := j - i; n > 1; {
 		half := n >> 1
-		if h := s[i+half-1]; h.hi < a.hi || h.hi == a.hi && h.lo <= a.lo {
+		if h := s[i+half-1].start; h.hi < a.hi || h.hi == a.hi && h.lo <= a.lo {
 			i += half
 		}
 		n -= half
 	}
-	if i < j && (s[i].hi < a.hi || s[i].hi == a.hi && s[i].lo <= a.lo) {
+	if i < j && (s[i].start.hi < a.hi || s[i].start.hi == a.hi && s[i].start.lo <= a.lo) {
 		i++
 	}
 	if i == 0 {
 		return false
 	}
-	e := x.v6End[i-1]
+	e := s[i-1].end
 	return e.hi > a.hi || e.hi == a.hi && e.lo >= a.lo
 }
 
@@ -234,61 +256,59 @@ func buildIndex(old *index, pending *spans) *index {
 		sortPacked(packed)
 		sortSpans6(v6)
 	}
-	var o4s, o4e []uint32
-	var o6s, o6e []u128
+	var o4 []uint64
+	var o6 []span6
 	if old != nil {
-		o4s, o4e, o6s, o6e = old.v4Start, old.v4End, old.v6Start, old.v6End
+		o4, o6 = old.v4, old.v6
 	}
-	n4 := len(o4s) + len(packed)
-	x.v4Start, x.v4End = make([]uint32, 0, n4), make([]uint32, 0, n4)
+	x.v4 = make([]uint64, 0, len(o4)+len(packed))
 	i, j := 0, 0
-	for i < len(o4s) || j < len(packed) {
-		var s, e uint32
-		if j == len(packed) || i < len(o4s) && o4s[i] <= uint32(packed[j]>>32) {
-			s, e = o4s[i], o4e[i]
+	for i < len(o4) || j < len(packed) {
+		var v uint64
+		if j == len(packed) || i < len(o4) && o4[i] <= packed[j] {
+			v = o4[i]
 			i++
 		} else {
-			s, e = uint32(packed[j]>>32), uint32(packed[j])
+			v = packed[j]
 			j++
 		}
-		if k := len(x.v4Start) - 1; k >= 0 && (x.v4End[k] == ^uint32(0) || s <= x.v4End[k]+1) {
-			x.v4End[k] = max(x.v4End[k], e)
-			continue
+		s, e := uint32(v>>32), uint32(v)
+		if k := len(x.v4) - 1; k >= 0 {
+			if last := uint32(x.v4[k]); last == ^uint32(0) || s <= last+1 {
+				x.v4[k] = x.v4[k]&^0xffffffff | uint64(max(last, e))
+				continue
+			}
 		}
-		x.v4Start = append(x.v4Start, s)
-		x.v4End = append(x.v4End, e)
+		x.v4 = append(x.v4, v)
 	}
 
-	n6 := len(o6s) + len(v6)
-	x.v6Start, x.v6End = make([]u128, 0, n6), make([]u128, 0, n6)
+	x.v6 = make([]span6, 0, len(o6)+len(v6))
 	i, j = 0, 0
-	for i < len(o6s) || j < len(v6) {
-		var s, e u128
-		if j == len(v6) || i < len(o6s) && o6s[i].cmp(v6[j].start) <= 0 {
-			s, e = o6s[i], o6e[i]
+	for i < len(o6) || j < len(v6) {
+		var v span6
+		if j == len(v6) || i < len(o6) && o6[i].start.cmp(v6[j].start) <= 0 {
+			v = o6[i]
 			i++
 		} else {
-			s, e = v6[j].start, v6[j].end
+			v = v6[j]
 			j++
 		}
-		if k := len(x.v6Start) - 1; k >= 0 {
-			after, ok := x.v6End[k].next()
-			if !ok || s.cmp(after) <= 0 {
-				if e.cmp(x.v6End[k]) > 0 {
-					x.v6End[k] = e
+		if k := len(x.v6) - 1; k >= 0 {
+			after, ok := x.v6[k].end.next()
+			if !ok || v.start.cmp(after) <= 0 {
+				if v.end.cmp(x.v6[k].end) > 0 {
+					x.v6[k].end = v.end
 				}
 				continue
 			}
 		}
-		x.v6Start = append(x.v6Start, s)
-		x.v6End = append(x.v6End, e)
+		x.v6 = append(x.v6, v)
 	}
 	// Overlapping rules leave spare capacity; a long-lived index should
 	// not hold on to it.
-	x.v4Start, x.v4End = shrink(x.v4Start), shrink(x.v4End)
-	x.v6Start, x.v6End = shrink(x.v6Start), shrink(x.v6End)
-	x.v4Dir = buildDir(len(x.v4Start), func(i int) uint64 { return uint64(x.v4Start[i] >> (32 - dirBits)) })
-	x.v6Dir = buildDir(len(x.v6Start), func(i int) uint64 { return x.v6Start[i].hi >> (64 - dirBits) })
+	x.v4, x.v6 = shrink(x.v4), shrink(x.v6)
+	x.v4Dir = buildDir(len(x.v4), func(i int) uint64 { return x.v4[i] >> 32 })
+	x.v6Dir = buildDir(len(x.v6), func(i int) uint64 { return x.v6[i].start.hi })
 	return x
 }
 
@@ -355,19 +375,30 @@ func radixPacked(a, tmp []uint64, shift int) {
 
 // sortSpans6 sorts IPv6 intervals by start.
 func sortSpans6(a []span6) {
-	radixSpans6(a, make([]span6, len(a)), 64-radixBits)
+	if len(a) <= radixSmall {
+		slices.SortFunc(a, func(x, y span6) int { return x.start.cmp(y.start) })
+		return
+	}
+	// Radix digits of hi - min, from the highest bit where the starts
+	// differ: addresses that share a prefix (2000::/3, 2001:db8::/32)
+	// need no pass over the bits they all have.
+	lo, hi := a[0].start.hi, a[0].start.hi
+	for i := range a {
+		lo, hi = min(lo, a[i].start.hi), max(hi, a[i].start.hi)
+	}
+	radixSpans6(a, make([]span6, len(a)), lo, bits.Len64(hi-lo)-radixBits)
 }
 
-// radixSpans6 sorts by start.hi from bit shift+radixBits down, then by
-// start.lo once start.hi is all read.
-func radixSpans6(a, tmp []span6, shift int) {
+// radixSpans6 sorts by start.hi - base from bit shift+radixBits down, then
+// by start.lo once start.hi is all read.
+func radixSpans6(a, tmp []span6, base uint64, shift int) {
 	if len(a) <= radixSmall || shift < -radixBits {
 		slices.SortFunc(a, func(x, y span6) int { return x.start.cmp(y.start) })
 		return
 	}
 	var count [1 << radixBits]int
 	for i := range a {
-		count[digit6(a[i].start.hi, shift)]++
+		count[digit6(a[i].start.hi-base, shift)]++
 	}
 	var start [1 << radixBits]int
 	sum := 0
@@ -377,7 +408,7 @@ func radixSpans6(a, tmp []span6, shift int) {
 	}
 	next := start
 	for i := range a {
-		d := digit6(a[i].start.hi, shift)
+		d := digit6(a[i].start.hi-base, shift)
 		tmp[next[d]] = a[i]
 		next[d]++
 	}
@@ -385,7 +416,7 @@ func radixSpans6(a, tmp []span6, shift int) {
 	for d, c := range count {
 		if c > 1 {
 			lo := start[d]
-			radixSpans6(a[lo:lo+c], tmp[lo:lo+c], shift-radixBits)
+			radixSpans6(a[lo:lo+c], tmp[lo:lo+c], base, shift-radixBits)
 		}
 	}
 }

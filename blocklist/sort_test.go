@@ -31,3 +31,42 @@ func TestRadixSorts(t *testing.T) {
 		}
 	}
 }
+
+// TestDirEdges checks the directory's edges: before the first start, in
+// the last slice, after it, with a last interval wider than the slices.
+func TestDirEdges(t *testing.T) {
+	b := New()
+	for i := range 1000 {
+		must(t, b.AddAddress(addr4(0x0a000000+uint32(i)*7).String(), ""))
+		must(t, b.AddAddress(addr6(0x20010db8<<32, uint64(i)*7).String(), "ipv6"))
+	}
+	must(t, b.AddSubnet("200.0.0.0", 8, ""))
+	must(t, b.AddSubnet("f000::", 4, "ipv6"))
+	x := b.index()
+	if x.v4Dir.first == nil || x.v6Dir.first == nil {
+		t.Fatal("no directory: the test tests nothing")
+	}
+	for _, c := range []struct {
+		a    string
+		want bool
+	}{
+		{"9.255.255.255", false}, {"10.0.0.0", true}, {"10.0.0.1", false}, {"10.0.27.81", true}, {"10.0.27.82", false},
+		{"199.255.255.255", false}, {"200.0.0.0", true}, {"200.255.255.255", true}, {"201.0.0.0", false},
+		{"2001:db8::", true}, {"2001:db7:ffff:ffff:ffff:ffff:ffff:ffff", false}, {"2001:db8::1b51", true},
+		{"2001:db8::1b52", false}, {"efff:ffff::", false}, {"f000::", true}, {"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", true},
+		{"::ffff:200.1.2.3", true}, {"::ffff:201.1.2.3", false},
+	} {
+		if got, _ := b.Check(c.a, familyOfTest(c.a)); got != c.want {
+			t.Errorf("check(%s) = %v, want %v", c.a, got, c.want)
+		}
+	}
+}
+
+func familyOfTest(a string) string {
+	for i := 0; i < len(a); i++ {
+		if a[i] == ':' {
+			return IPv6
+		}
+	}
+	return IPv4
+}
