@@ -45,10 +45,10 @@ type BlockList struct {
 	// hash table, once a rule has been added or removed; a list read from
 	// a listing (a rule file) keeps that listing in order instead, until
 	// it changes.
-	vals   []ip
-	order  []int32
-	tab    *addrTable
-	naddr  int
+	vals       []ip
+	order      []int32
+	tab        *addrTable
+	naddr      int
 	listedDups bool // order may hold the same address twice (a listing read from a file)
 
 	subnets []crule // oldest first
