@@ -122,22 +122,23 @@ func isIPv4(s string) bool {
 	binary.LittleEndian.PutUint64(a[0:], lo)
 	binary.LittleEndian.PutUint64(a[8:], hi)
 	p1, p2, p3 := bits.TrailingZeros64(dot)&15, bits.TrailingZeros64(d1)&15, bits.TrailingZeros64(d2)&15
-	bad := octetBad(a[0], a[1], a[2], uint(p1)) |
-		octetBad(a[p1+1], a[p1+2], a[p1+3], uint(p2-p1-1)) |
-		octetBad(a[p2+1], a[p2+2], a[p2+3], uint(p3-p2-1)) |
-		octetBad(a[p3+1], a[p3+2], a[p3+3], uint(n-p3-1))
+	bad := octetBad(&a, 0, uint(p1)) |
+		octetBad(&a, p1+1, uint(p2-p1-1)) |
+		octetBad(&a, p2+1, uint(p3-p2-1)) |
+		octetBad(&a, p3+1, uint(n-p3-1))
 	return bad == 0
 }
 
-// octetBad returns 1 when an octet of l digits (one to three), whose bytes
-// (and those after it) are b0, b1, b2, has a leading zero or exceeds 255,
-// and 0 otherwise, without branching.
-func octetBad(b0, b1, b2 byte, l uint) uint {
-	c0, c1, c2 := uint(b0-'0'), uint(b1-'0'), uint(b2-'0')
-	long := (l-2)>>63 ^ 1 // two or three digits
+// octetBad returns 1 when the octet of l digits (one to three) at a[i] has
+// a leading zero or exceeds 255, and 0 otherwise, without branching. Its
+// first three bytes, read big-endian, compare as numbers compare: a
+// three-digit octet over 255 is one above "255".
+func octetBad(a *[24]byte, i int, l uint) uint {
+	w := uint(bits.ReverseBytes32(binary.LittleEndian.Uint32(a[i&15:])) >> 8) // a[i], a[i+1], a[i+2]
+	long := (l-2)>>63 ^ 1                                                     // two or three digits
 	three := l >> 1 & l & 1
-	zero := (c0 - 1) >> 63 // the first digit is 0
-	over := (255 - (c0*100 + c1*10 + c2)) >> 63
+	zero := ((w>>16 ^ '0') - 1) >> 63            // the first digit is 0
+	over := (('2'<<16 | '5'<<8 | '5') - w) >> 63 // over "255"
 	return zero&long | three&over
 }
 
