@@ -166,21 +166,26 @@ func parseAddress[T text](s T, v4 bool) (ip, bool) {
 // parseIPv4 reads exactly four decimal octets separated by dots. An octet
 // is at most 255 and has no leading zero ("0" is fine, "01" is not).
 func parseIPv4[T text](s T) (uint32, bool) {
-	var v uint32
-	i := 0
+	v, end, ok := scanIPv4(s, 0)
+	return v, ok && end == len(s)
+}
+
+// scanIPv4 reads four octets from s[i:] and returns the offset after the
+// last digit read; what follows is the caller's to judge.
+func scanIPv4[T text](s T, i int) (v uint32, end int, ok bool) {
 	for k := range 4 {
 		if k > 0 {
 			if i >= len(s) || s[i] != '.' {
-				return 0, false
+				return 0, i, false
 			}
 			i++
 		}
 		if i >= len(s) {
-			return 0, false
+			return 0, i, false
 		}
 		d := s[i] - '0'
 		if d > 9 {
-			return 0, false
+			return 0, i, false
 		}
 		i++
 		octet := uint32(d)
@@ -197,12 +202,12 @@ func parseIPv4[T text](s T) (uint32, bool) {
 				i++
 			}
 			if octet > 255 {
-				return 0, false
+				return 0, i, false
 			}
 		}
 		v = v<<8 | octet
 	}
-	return v, i == len(s)
+	return v, i, true
 }
 
 // parseIPv6 reads an IPv6 address without a zone: up to eight groups of one

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -34,9 +35,25 @@ import (
 // *Error. The BlockList lists the rules in the file's order, and is indexed
 // and ready for concurrent checks.
 func LoadFile(path string) (*BlockList, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, &FileError{Path: path, Err: unwrapPath(err)}
+	}
+	defer f.Close()
+	var data []byte
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() >= parallelScanMin && fi.Size() < 1<<31 && runtime.GOMAXPROCS(0) > 1 {
+		var b *BlockList
+		if b, data = loadHalves(f, int(fi.Size())); b != nil {
+			return b, nil
+		}
+		// data, when not nil, is the whole file, with a problem: Parse
+		// reports it. Otherwise it is read again, in one go.
+	}
+	if data == nil {
+		// ReadAt (above) leaves the offset at the start.
+		if data, err = io.ReadAll(f); err != nil {
+			return nil, &FileError{Path: path, Err: unwrapPath(err)}
+		}
 	}
 	b, err := Parse(data)
 	if err != nil {
@@ -134,7 +151,7 @@ func scanSpans(data []byte, sp *spans) error {
 	// interval per family: room for all of them. (Room that is never
 	// written to costs no memory.)
 	n := bytes.Count(data, []byte{'"'}) / 2
-	sp.v4, sp.v6 = make([]span4, 0, n), make([]span6, 0, n)
+	sp.v4, sp.v6 = make([]uint64, 0, n), make([]span6, 0, n)
 	if len(data) >= parallelScanMin && runtime.GOMAXPROCS(0) > 1 {
 		if scanHalves(data, n, sp) {
 			return nil
@@ -149,6 +166,65 @@ func scanSpans(data []byte, sp *spans) error {
 // parallelScanMin is the size from which a rule file is read in halves.
 const parallelScanMin = 1 << 20
 
+// loadHalves reads and parses a large rule file in two halves at once: a
+// goroutine reads the second half of the file, finds where its rules
+// start and parses them, while the first half is read and parsed. It
+// returns the indexed list; or, on a problem, nil and the file's contents
+// when they were read whole (to be parsed again, which reports the first
+// problem), else nil and nil.
+func loadHalves(f *os.File, size int) (*BlockList, []byte) {
+	data := make([]byte, size)
+	mid := size / 2
+	// A rule string takes more than 16 bytes: room enough.
+	n := size / 16
+	second := spans{v4: make([]uint64, 0, n), v6: make([]span6, 0, n)}
+	type half struct {
+		split int // where the second half's rules start, -1 if nowhere
+		err   error
+	}
+	read := make(chan half, 1)
+	done := make(chan error, 1)
+	go func() {
+		h := half{split: -1}
+		if _, h.err = f.ReadAt(data[mid:], int64(mid)); h.err == nil {
+			if j := bytes.Index(data[mid:], []byte(",\n")); j >= 0 {
+				h.split = mid + j + 2
+			}
+		}
+		read <- h
+		if h.err != nil || h.split < 0 {
+			done <- nil
+			return
+		}
+		done <- scanElements(data, h.split, size, false, true, &second)
+	}()
+	_, err := f.ReadAt(data[:mid], 0)
+	h := <-read
+	switch {
+	case err != nil || h.err != nil:
+		<-done
+		return nil, nil // the file changed size: read it again
+	case h.split < 0:
+		<-done
+		return nil, data
+	}
+	b := New()
+	sp := &b.pending
+	sp.v4, sp.v6 = make([]uint64, 0, n), make([]span6, 0, n)
+	err = scanElements(data, 0, h.split, true, false, sp)
+	if err2 := <-done; err != nil || err2 != nil {
+		return nil, data
+	}
+	sp.v4 = append(sp.v4, second.v4...)
+	sp.v6 = append(sp.v6, second.v6...)
+	// The second half's slices, as large as the first's, are the sort's
+	// scratch space.
+	sp.tmp4, sp.tmp6 = second.v4[:0], second.v6[:0]
+	b.listed = data
+	b.indexLocked()
+	return b, nil
+}
+
 // scanHalves reads data in two halves, concurrently, split after a
 // ",\n": the newline cannot be in a string (JSON strings hold no raw
 // control characters), so neither can the comma, which then separates
@@ -161,7 +237,7 @@ func scanHalves(data []byte, n int, sp *spans) bool {
 		return false
 	}
 	split := mid + j + 2
-	second := spans{v4: make([]span4, 0, n), v6: make([]span6, 0, n)}
+	second := spans{v4: make([]uint64, 0, n), v6: make([]span6, 0, n)}
 	done := make(chan error, 1)
 	go func() { done <- scanElements(data, split, len(data), false, true, &second) }()
 	err := scanElements(data, 0, split, true, false, sp)
@@ -170,6 +246,9 @@ func scanHalves(data []byte, n int, sp *spans) bool {
 	}
 	sp.v4 = append(sp.v4, second.v4...)
 	sp.v6 = append(sp.v6, second.v6...)
+	// The second half's slices, as large as the first's, are the sort's
+	// scratch space.
+	sp.tmp4, sp.tmp6 = second.v4[:0], second.v6[:0]
 	return true
 }
 
@@ -325,20 +404,30 @@ func quickRule(s []byte, i int) (c crule, next int, ok bool) {
 // quickAddress reads the address at s[i:], up to the first byte that
 // cannot be part of one, and returns the offset of that byte.
 func quickAddress(s []byte, i int, v4 bool) (ip, int, bool) {
-	j := i
 	if v4 {
-		for j < len(s) && (s[j] >= '0' && s[j] <= '9' || s[j] == '.') {
-			j++
+		a, j, ok := scanIPv4(s, i)
+		// Another digit or dot would make it something else.
+		if ok && j < len(s) && (s[j]-'0' <= 9 || s[j] == '.') {
+			ok = false
 		}
-		a, ok := parseIPv4(s[i:j])
 		return ipFrom4(a), j, ok
 	}
-	for j < len(s) && (hexValue[s[j]] != 0xff || s[j] == ':' || s[j] == '.') {
+	j := i
+	for j < len(s) && v6Byte[s[j]] {
 		j++
 	}
 	hi, lo, ok := parseIPv6(s[i:j])
 	return ip{hi: hi, lo: lo}, j, ok
 }
+
+// v6Byte tells the bytes an IPv6 address is written with: hex digits, ':'
+// and '.'.
+var v6Byte = func() (t [256]bool) {
+	for c := range t {
+		t[c] = hexValue[c] != 0xff || c == ':' || c == '.'
+	}
+	return t
+}()
 
 // plainString reports whether s, the bytes between two quotes, is a whole
 // JSON string without escapes: no backslash, and no byte below 0x20, which

@@ -3,6 +3,7 @@ package blocklist
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -251,5 +252,48 @@ func TestUpdateConcurrent(t *testing.T) {
 	}
 	if b.Size() != 20 {
 		t.Errorf("%d rules, want 20: %q", b.Size(), b.Rules())
+	}
+}
+
+// TestLoadFileLarge loads files large enough to be read in halves: one as
+// Format writes it, one all on one line (nowhere to split), one with a bad
+// rule in its second half, which is reported where it is.
+func TestLoadFileLarge(t *testing.T) {
+	b := randomList(t, 40000, 11)
+	data := Format(b)
+	if len(data) < parallelScanMin {
+		t.Fatalf("%d bytes: too small to be read in halves", len(data))
+	}
+	dir := t.TempDir()
+	oneLine, err := json.Marshal(b.Rules())
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.LastIndex(data, []byte(`"Subnet: IPv`))
+	bad := slices.Concat(data[:i], []byte(`"Subnet: IPv4 1.2.3.4/40"`), data[bytes.IndexByte(data[i+1:], '"')+i+2:])
+	for name, d := range map[string][]byte{"lines": data, "one line": oneLine, "bad": bad} {
+		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".json")
+		must(t, os.WriteFile(path, d, 0o644))
+		got, err := LoadFile(path)
+		if name == "bad" {
+			line, col := position(d, i)
+			want := fmt.Sprintf("%s:%d:%d: ERR_OUT_OF_RANGE", path, line, col)
+			if err == nil || !strings.HasPrefix(err.Error(), want) {
+				t.Errorf("%s: got %v, want %s...", name, err, want)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !slices.Equal(got.Rules(), b.Rules()) {
+			t.Errorf("%s: rules differ", name)
+		}
+		for _, k := range []string{"10.0.0.1", "2001:db8::1", "::ffff:10.0.0.1"} {
+			w, _ := b.Check(k, familyOfTest(k))
+			if g, _ := got.Check(k, familyOfTest(k)); g != w {
+				t.Errorf("%s: check(%s) = %v, want %v", name, k, g, w)
+			}
+		}
 	}
 }

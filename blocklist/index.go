@@ -26,8 +26,9 @@ import (
 //     not comparable with an unmapped IPv6 one). Those go in the IPv4 set,
 //     which never widens what the IPv6 set answers for mapped addresses.
 
-// span4 and span6 are closed intervals of IPv4 and IPv6 addresses.
-type span4 struct{ start, end uint32 }
+// span4 packs a closed interval of IPv4 addresses as start<<32 | end, so
+// that intervals sort by start as plain integers.
+func span4(start, end uint32) uint64 { return uint64(start)<<32 | uint64(end) }
 
 type u128 struct{ hi, lo uint64 }
 
@@ -53,8 +54,13 @@ type span6 struct{ start, end u128 }
 
 // spans are intervals waiting to be merged into an index.
 type spans struct {
-	v4 []span4
+	v4 []uint64 // span4
 	v6 []span6
+
+	// tmp4 and tmp6, when set, have room for v4 and v6: buildIndex sorts
+	// with them rather than with new buffers.
+	tmp4 []uint64
+	tmp6 []span6
 }
 
 func (s *spans) reset() {
@@ -81,21 +87,21 @@ func (s *spans) add(c crule) {
 		}
 		if c.start().v4 || c.start().mapped() {
 			v := c.start().v4value()
-			s.v4 = append(s.v4, span4{v, v})
+			s.v4 = append(s.v4, span4(v, v))
 		}
 	case RangeRule:
 		if !c.start().v4 {
 			s.v6 = append(s.v6, span6{a, u128{c.end().hi, c.end().lo}})
 		}
 		if c.start().v4 || c.start().mapped() && c.end().mapped() {
-			s.v4 = append(s.v4, span4{c.start().v4value(), c.end().v4value()})
+			s.v4 = append(s.v4, span4(c.start().v4value(), c.end().v4value()))
 		}
 	case SubnetRule:
 		p := int(c.prefix)
 		if c.start().v4 {
 			m := mask32(p)
 			v := c.start().v4value()
-			s.v4 = append(s.v4, span4{v & m, v | ^m})
+			s.v4 = append(s.v4, span4(v & m, v | ^m))
 			return
 		}
 		m := mask128(p)
@@ -105,12 +111,12 @@ func (s *spans) add(c crule) {
 		case p <= 96:
 			// The subnet holds all of ::ffff:0:0/96 or none of it.
 			if mappedHi&m.hi == lo.hi && mappedLo&m.lo == lo.lo {
-				s.v4 = append(s.v4, span4{0, ^uint32(0)})
+				s.v4 = append(s.v4, span4(0, ^uint32(0)))
 			}
 		case c.start().mapped():
 			m4 := mask32(p - 96)
 			v := c.start().v4value()
-			s.v4 = append(s.v4, span4{v & m4, v | ^m4})
+			s.v4 = append(s.v4, span4(v & m4, v | ^m4))
 		}
 	}
 }
@@ -144,26 +150,38 @@ type dir struct {
 // dirMin is the size from which a set has a directory.
 const dirMin = 512
 
-// buildDir makes the directory of n sorted keys (IPv4 starts, or the high
-// halves of IPv6 starts).
-func buildDir(n int, key func(int) uint64) dir {
+// newDir prepares the directory of n sorted keys from first to last; the
+// caller fills in first[] (fillDir).
+func newDir(n int, first, last uint64) dir {
 	if n < dirMin {
 		return dir{}
 	}
-	d := dir{min: key(0)}
+	d := dir{min: first}
 	k := min(max(bits.Len(uint(n))-1, 8), 16) // 2^k slices, or fewer
-	if span := bits.Len64(key(n-1) - d.min); span > k {
+	if span := bits.Len64(last - first); span > k {
 		d.shift = uint(span - k)
 	}
-	d.first = make([]uint32, (key(n-1)-d.min)>>d.shift+2)
-	j := 0
-	for k := range d.first {
-		for j < n && (key(j)-d.min)>>d.shift < uint64(k) {
-			j++
-		}
-		d.first[k] = uint32(j)
-	}
+	d.first = make([]uint32, (last-first)>>d.shift+2)
 	return d
+}
+
+// fill records, going through the keys in order, where each slice starts:
+// key is called with 0, 1, ... n-1 in turn.
+func (d *dir) fill(n int, key func(int) uint64) {
+	if d.first == nil {
+		return
+	}
+	k := 0
+	for i := range n {
+		s := int((key(i) - d.min) >> d.shift)
+		for k <= s {
+			d.first[k] = uint32(i)
+			k++
+		}
+	}
+	for ; k < len(d.first); k++ {
+		d.first[k] = uint32(n)
+	}
 }
 
 // bounds returns the intervals to search for the last one starting at or
@@ -237,39 +255,48 @@ func (x *index) has6only(a u128) bool {
 // old's in one pass. old may be nil.
 func buildIndex(old *index, pending *spans) *index {
 	x := &index{}
-	// IPv4: sort (start, end) packed in a uint64, which is fast.
-	packed := make([]uint64, len(pending.v4))
-	for i, s := range pending.v4 {
-		packed[i] = uint64(s.start)<<32 | uint64(s.end)
+	v4, v6 := pending.v4, pending.v6
+	tmp4, tmp6 := pending.tmp4, pending.tmp6
+	if cap(tmp4) < len(v4) {
+		tmp4 = make([]uint64, len(v4))
 	}
+	if cap(tmp6) < len(v6) {
+		tmp6 = make([]span6, len(v6))
+	}
+	tmp4, tmp6 = tmp4[:len(v4)], tmp6[:len(v6)]
 	// The two families sort at once when both are large.
-	v6 := pending.v6
-	if len(packed) >= parallelSortMin && len(v6) >= parallelSortMin && runtime.GOMAXPROCS(0) > 1 {
+	if len(v4) >= parallelSortMin && len(v6) >= parallelSortMin && runtime.GOMAXPROCS(0) > 1 {
 		done := make(chan struct{})
 		go func() {
-			sortSpans6(v6)
+			sortSpans6(v6, tmp6)
 			close(done)
 		}()
-		sortPacked(packed)
+		sortPacked(v4, tmp4)
 		<-done
 	} else {
-		sortPacked(packed)
-		sortSpans6(v6)
+		sortPacked(v4, tmp4)
+		sortSpans6(v6, tmp6)
 	}
 	var o4 []uint64
 	var o6 []span6
 	if old != nil {
 		o4, o6 = old.v4, old.v6
 	}
-	x.v4 = make([]uint64, 0, len(o4)+len(packed))
+	// Merge with the old intervals into new slices; with none, in place
+	// (the pending intervals become the index's).
+	if len(o4) == 0 {
+		x.v4 = v4[:0]
+	} else {
+		x.v4 = make([]uint64, 0, len(o4)+len(v4))
+	}
 	i, j := 0, 0
-	for i < len(o4) || j < len(packed) {
+	for i < len(o4) || j < len(v4) {
 		var v uint64
-		if j == len(packed) || i < len(o4) && o4[i] <= packed[j] {
+		if j == len(v4) || i < len(o4) && o4[i] <= v4[j] {
 			v = o4[i]
 			i++
 		} else {
-			v = packed[j]
+			v = v4[j]
 			j++
 		}
 		s, e := uint32(v>>32), uint32(v)
@@ -282,7 +309,11 @@ func buildIndex(old *index, pending *spans) *index {
 		x.v4 = append(x.v4, v)
 	}
 
-	x.v6 = make([]span6, 0, len(o6)+len(v6))
+	if len(o6) == 0 {
+		x.v6 = v6[:0]
+	} else {
+		x.v6 = make([]span6, 0, len(o6)+len(v6))
+	}
 	i, j = 0, 0
 	for i < len(o6) || j < len(v6) {
 		var v span6
@@ -304,20 +335,17 @@ func buildIndex(old *index, pending *spans) *index {
 		}
 		x.v6 = append(x.v6, v)
 	}
-	// Overlapping rules leave spare capacity; a long-lived index should
-	// not hold on to it.
-	x.v4, x.v6 = shrink(x.v4), shrink(x.v6)
-	x.v4Dir = buildDir(len(x.v4), func(i int) uint64 { return x.v4[i] >> 32 })
-	x.v6Dir = buildDir(len(x.v6), func(i int) uint64 { return x.v6[i].start.hi })
+	if n := len(x.v4); n > 0 {
+		x.v4Dir = newDir(n, x.v4[0]>>32, x.v4[n-1]>>32)
+		x.v4Dir.fill(n, func(i int) uint64 { return x.v4[i] >> 32 })
+	}
+	if n := len(x.v6); n > 0 {
+		x.v6Dir = newDir(n, x.v6[0].start.hi, x.v6[n-1].start.hi)
+		x.v6Dir.fill(n, func(i int) uint64 { return x.v6[i].start.hi })
+	}
 	return x
 }
 
-func shrink[E any](s []E) []E {
-	if cap(s)-len(s) > len(s)/4 {
-		return slices.Clone(s)
-	}
-	return s
-}
 
 // Loading a rule file sorts every interval, in random order: a radix sort
 // from the most significant bits, 11 at a time, splits the intervals into
@@ -334,13 +362,14 @@ const (
 // the two families are sorted at once (a variable for tests).
 var parallelSortMin = 16384
 
-// sortPacked sorts IPv4 intervals packed as start<<32 | end.
-func sortPacked(a []uint64) {
+// sortPacked sorts IPv4 intervals packed as start<<32 | end; tmp has
+// room for a.
+func sortPacked(a, tmp []uint64) {
 	if len(a) <= radixSmall {
 		slices.Sort(a)
 		return
 	}
-	radixPacked(a, make([]uint64, len(a)), 64-radixBits)
+	radixPacked(a, tmp[:len(a)], 64-radixBits)
 }
 
 func radixPacked(a, tmp []uint64, shift int) {
@@ -373,8 +402,8 @@ func radixPacked(a, tmp []uint64, shift int) {
 	}
 }
 
-// sortSpans6 sorts IPv6 intervals by start.
-func sortSpans6(a []span6) {
+// sortSpans6 sorts IPv6 intervals by start; tmp has room for a.
+func sortSpans6(a, tmp []span6) {
 	if len(a) <= radixSmall {
 		slices.SortFunc(a, func(x, y span6) int { return x.start.cmp(y.start) })
 		return
@@ -386,7 +415,7 @@ func sortSpans6(a []span6) {
 	for i := range a {
 		lo, hi = min(lo, a[i].start.hi), max(hi, a[i].start.hi)
 	}
-	radixSpans6(a, make([]span6, len(a)), lo, bits.Len64(hi-lo)-radixBits)
+	radixSpans6(a, tmp[:len(a)], lo, bits.Len64(hi-lo)-radixBits)
 }
 
 // radixSpans6 sorts by start.hi - base from bit shift+radixBits down, then

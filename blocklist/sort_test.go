@@ -20,11 +20,11 @@ func TestRadixSorts(t *testing.T) {
 			}
 			want := slices.Clone(p)
 			slices.Sort(want)
-			sortPacked(p)
+			sortPacked(p, make([]uint64, len(p)))
 			if !slices.Equal(p, want) {
 				t.Fatalf("sortPacked: %d values, crowd %x: not sorted", n, crowd)
 			}
-			sortSpans6(s)
+			sortSpans6(s, make([]span6, len(s)))
 			if !slices.IsSortedFunc(s, func(x, y span6) int { return x.start.cmp(y.start) }) {
 				t.Fatalf("sortSpans6: %d values, crowd %x: not sorted", n, crowd)
 			}
