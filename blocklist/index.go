@@ -101,7 +101,7 @@ func (s *spans) add(c crule) {
 		if c.start().v4 {
 			m := mask32(p)
 			v := c.start().v4value()
-			s.v4 = append(s.v4, span4(v & m, v | ^m))
+			s.v4 = append(s.v4, span4(v&m, v|^m))
 			return
 		}
 		m := mask128(p)
@@ -116,7 +116,7 @@ func (s *spans) add(c crule) {
 		case c.start().mapped():
 			m4 := mask32(p - 96)
 			v := c.start().v4value()
-			s.v4 = append(s.v4, span4(v & m4, v | ^m4))
+			s.v4 = append(s.v4, span4(v&m4, v|^m4))
 		}
 	}
 }
@@ -345,7 +345,6 @@ func buildIndex(old *index, pending *spans) *index {
 	}
 	return x
 }
-
 
 // Loading a rule file sorts every interval, in random order: a radix sort
 // from the most significant bits, 11 at a time, splits the intervals into
