@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -41,9 +40,13 @@ func LoadFile(path string) (*BlockList, error) {
 	}
 	defer f.Close()
 	var data []byte
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() >= parallelScanMin && fi.Size() < 1<<31 && runtime.GOMAXPROCS(0) > 1 {
+	size := 0
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() < 1<<31 {
+		size = int(fi.Size())
+	}
+	if size >= parallelScanMin && runtime.GOMAXPROCS(0) > 1 {
 		var b *BlockList
-		if b, data = loadHalves(f, int(fi.Size())); b != nil {
+		if b, data = loadHalves(f, size); b != nil {
 			return b, nil
 		}
 		// data, when not nil, is the whole file, with a problem: Parse
@@ -51,9 +54,11 @@ func LoadFile(path string) (*BlockList, error) {
 	}
 	if data == nil {
 		// ReadAt (above) leaves the offset at the start.
-		if data, err = io.ReadAll(f); err != nil {
+		buf := bytes.NewBuffer(make([]byte, 0, size+512))
+		if _, err := buf.ReadFrom(f); err != nil {
 			return nil, &FileError{Path: path, Err: unwrapPath(err)}
 		}
+		data = buf.Bytes()
 	}
 	b, err := Parse(data)
 	if err != nil {
