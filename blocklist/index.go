@@ -134,9 +134,10 @@ type index struct {
 }
 
 // dir is a directory of a large sorted set: the span from the first start
-// to the last, cut into 2^k equal slices, k such that about two intervals
-// start in each, and for each slice the first interval that starts in it
-// or later. A search then looks at the few intervals of one slice, which
+// to the last, cut into 2^k equal slices (k such that at most one interval
+// starts in each, on average: 2^k is 1 to 2 times the set's size, up to
+// 2^17), and for each slice the first interval that starts in it or
+// later. A search then looks at the few intervals of one slice, which
 // lie in a cache line or two, rather than touching a line per step of a
 // binary search over the whole set; and as the slices are cut between the
 // set's own ends, addresses crowded in one prefix (2001:db8::/32) spread
@@ -157,7 +158,7 @@ func newDir(n int, first, last uint64) dir {
 		return dir{}
 	}
 	d := dir{min: first}
-	k := min(max(bits.Len(uint(n))-1, 8), 16) // 2^k slices, or fewer
+	k := min(max(bits.Len(uint(n)), 9), 17) // 2^k slices, or fewer
 	if span := bits.Len64(last - first); span > k {
 		d.shift = uint(span - k)
 	}
