@@ -165,7 +165,28 @@ func scanSpans(data []byte, sp *spans) error {
 		// reports the first problem in the file.
 		sp.reset()
 	}
-	return scanElements(data, 0, len(data), true, true, sp)
+	return atPosition(data, scanElements(data, 0, len(data), true, true, sp))
+}
+
+// offsetError is a problem at an offset in a rule file. scanElements
+// returns it and leaves finding the line and column to the one caller
+// that reports it: a half of a file read in halves may not read the other
+// half, which another goroutine may be filling.
+type offsetError struct {
+	off int
+	err error
+}
+
+func (e *offsetError) Error() string { return fmt.Sprintf("offset %d: %v", e.off, e.err) }
+
+// atPosition turns an offsetError into a FileError, with the line and the
+// column of its offset in data.
+func atPosition(data []byte, err error) error {
+	if oe, ok := err.(*offsetError); ok {
+		line, col := position(data, oe.off)
+		return &FileError{Line: line, Col: col, Err: oe.err}
+	}
+	return err
 }
 
 // parallelScanMin is the size from which a rule file is read in halves.
@@ -263,10 +284,7 @@ func scanHalves(data []byte, n int, sp *spans) bool {
 // just after a comma.
 func scanElements(data []byte, i, end int, open, close bool, sink ruleSink) error {
 	s := data[:end] // every rule is read in place, without a copy
-	fail := func(off int, err error) error {
-		line, col := position(data, off)
-		return &FileError{Line: line, Col: col, Err: err}
-	}
+	fail := func(off int, err error) error { return &offsetError{off, err} }
 	if open {
 		i = skipSpace(s, i)
 		if i == len(s) && close {

@@ -141,7 +141,7 @@ func TestParseErrors(t *testing.T) {
 			t.Fatalf("got %v", err)
 		}
 		var rules ruleList
-		want := scanElements(d, 0, len(d), true, true, &rules)
+		want := atPosition(d, scanElements(d, 0, len(d), true, true, &rules))
 		if err.Error() != want.Error() {
 			t.Errorf("read in halves: %v; in one go: %v", err, want)
 		}
