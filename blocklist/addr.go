@@ -214,28 +214,36 @@ func scanIPv4[T text](s T, i int) (v uint32, end int, ok bool) {
 // to four hex digits (either case), one "::" for a run of zero groups, and
 // optionally a dotted IPv4 address in place of the last two groups.
 func parseIPv6[T text](s T) (hi, lo uint64, ok bool) {
+	hi, lo, end, ok := scanIPv6(s, 0)
+	return hi, lo, ok && end == len(s)
+}
+
+// scanIPv6 reads an IPv6 address from s[i:] up to the first byte that
+// cannot be part of one (not a hex digit, ':' or '.'), or the end, and
+// returns the offset of that byte.
+func scanIPv6[T text](s T, i int) (hi, lo uint64, end int, ok bool) {
 	var b [16]byte
 	n := 0    // bytes of b filled
 	gap := -1 // where "::" stands in b, -1 if there is none
-	i := 0    // next byte of s
-	tok := 0  // start of the group being read
+	tok := i  // start of the group being read
 	digits := 0
 	var group uint32
-	if len(s) > 0 && s[0] == ':' {
+	if i < len(s) && s[i] == ':' {
 		// A leading ':' must be the start of "::"; the second ':' is
 		// then read as the gap below.
-		if len(s) < 2 || s[1] != ':' {
-			return 0, 0, false
+		if i+1 >= len(s) || s[i+1] != ':' {
+			return 0, 0, i, false
 		}
-		i, tok = 1, 1
+		i++
+		tok = i
 	}
 	for ; i < len(s); i++ {
 		c := s[i]
-		if h, isHex := hexDigit(c); isHex {
-			group = group<<4 | h
+		if h := hexValue[c]; h != 0xff {
+			group = group<<4 | uint32(h)
 			digits++
 			if digits > 4 {
-				return 0, 0, false
+				return 0, 0, i, false
 			}
 			continue
 		}
@@ -243,43 +251,44 @@ func parseIPv6[T text](s T) (hi, lo uint64, ok bool) {
 			tok = i + 1
 			if digits == 0 {
 				if gap >= 0 {
-					return 0, 0, false // a second "::"
+					return 0, 0, i, false // a second "::"
 				}
 				gap = n
 				continue
 			}
-			if i+1 == len(s) || n+2 > 16 {
-				return 0, 0, false // a trailing ':', or too many groups
+			if i+1 == len(s) || !v6Byte[s[i+1]] || n+2 > 16 {
+				return 0, 0, i, false // a trailing ':', or too many groups
 			}
 			b[n], b[n+1] = byte(group>>8), byte(group)
 			n += 2
 			digits, group = 0, 0
 			continue
 		}
-		if c == '.' && n+4 <= 16 {
+		if c == '.' {
 			// The group read so far starts a dotted IPv4 address, which
-			// must run to the end.
-			a, ok4 := parseIPv4(s[tok:])
-			if !ok4 {
-				return 0, 0, false
+			// must end the address.
+			a, end4, ok4 := scanIPv4(s, tok)
+			if !ok4 || n+4 > 16 || end4 < len(s) && v6Byte[s[end4]] {
+				return 0, 0, i, false
 			}
 			binary.BigEndian.PutUint32(b[n:], a)
 			n += 4
 			digits = 0
+			i = end4
 			break
 		}
-		return 0, 0, false
+		break // the end of the address
 	}
 	if digits > 0 {
 		if n+2 > 16 {
-			return 0, 0, false
+			return 0, 0, i, false
 		}
 		b[n], b[n+1] = byte(group>>8), byte(group)
 		n += 2
 	}
 	if gap >= 0 {
 		if n == 16 {
-			return 0, 0, false // "::" standing for no group at all
+			return 0, 0, i, false // "::" standing for no group at all
 		}
 		tail := n - gap
 		copy(b[16-tail:], b[gap:n])
@@ -287,14 +296,9 @@ func parseIPv6[T text](s T) (hi, lo uint64, ok bool) {
 		n = 16
 	}
 	if n != 16 {
-		return 0, 0, false
+		return 0, 0, i, false
 	}
-	return binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]), true
-}
-
-func hexDigit(c byte) (uint32, bool) {
-	v := hexValue[c]
-	return uint32(v), v != 0xff
+	return binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]), i, true
 }
 
 // hexValue is each byte's value as a hex digit, 0xff for other bytes.

@@ -356,27 +356,24 @@ func atEnd(data []byte, i int, fail func(int, error) error) error {
 // escape, a zone, other spacing, an invalid address) is left to the
 // general reader, which also says what is wrong.
 func quickRule(s []byte, i int) (c crule, next int, ok bool) {
-	var np *struct {
-		prefix, family string
-		kind           RuleKind
-	}
-	if i < len(s) {
-		switch s[i] {
-		case 'A':
-			np = &nodePrefixes[0]
-		case 'S':
-			np = &nodePrefixes[2]
-		case 'R':
-			np = &nodePrefixes[4]
-		default:
-			return c, 0, false
-		}
-	}
-	if np == nil || !hasPrefix(s[i:], np.prefix[:len(np.prefix)-2]) {
+	// The kind and the family, eight bytes at a time: "Address: IPv4 ",
+	// "Subnet: IPv6 ", "Range: IPv4 ".
+	if len(s)-i < 16 {
 		return c, 0, false
 	}
-	i += len(np.prefix) - 2 // at the family's digit: "Address: IPv|4 "
-	if i+1 >= len(s) || s[i+1] != ' ' {
+	var kind RuleKind
+	w := binary.LittleEndian.Uint64(s[i:])
+	switch {
+	case w == wordAddress && binary.LittleEndian.Uint32(s[i+8:]) == wordSpaceIPv:
+		kind, i = AddressRule, i+12
+	case w == wordSubnet && s[i+8] == 'I' && s[i+9] == 'P' && s[i+10] == 'v':
+		kind, i = SubnetRule, i+11
+	case w == wordRange && s[i+8] == 'P' && s[i+9] == 'v':
+		kind, i = RangeRule, i+10
+	default:
+		return c, 0, false
+	}
+	if s[i+1] != ' ' {
 		return c, 0, false
 	}
 	var v4 bool
@@ -394,7 +391,7 @@ func quickRule(s []byte, i int) (c crule, next int, ok bool) {
 	}
 	var end ip
 	var prefix uint8
-	switch np.kind {
+	switch kind {
 	case RangeRule:
 		if i >= len(s) || s[i] != '-' {
 			return c, 0, false
@@ -421,8 +418,16 @@ func quickRule(s []byte, i int) (c crule, next int, ok bool) {
 	if i >= len(s) || s[i] != '"' {
 		return c, 0, false
 	}
-	return newRule(np.kind, start, end, prefix), i + 1, true
+	return newRule(kind, start, end, prefix), i + 1, true
 }
+
+// The words quickRule compares rule strings with.
+var (
+	wordAddress  = binary.LittleEndian.Uint64([]byte("Address:"))
+	wordSubnet   = binary.LittleEndian.Uint64([]byte("Subnet: "))
+	wordRange    = binary.LittleEndian.Uint64([]byte("Range: I"))
+	wordSpaceIPv = binary.LittleEndian.Uint32([]byte(" IPv"))
+)
 
 // quickAddress reads the address at s[i:], up to the first byte that
 // cannot be part of one, and returns the offset of that byte.
@@ -435,11 +440,7 @@ func quickAddress(s []byte, i int, v4 bool) (ip, int, bool) {
 		}
 		return ipFrom4(a), j, ok
 	}
-	j := i
-	for j < len(s) && v6Byte[s[j]] {
-		j++
-	}
-	hi, lo, ok := parseIPv6(s[i:j])
+	hi, lo, j, ok := scanIPv6(s, i)
 	return ip{hi: hi, lo: lo}, j, ok
 }
 

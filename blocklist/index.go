@@ -253,98 +253,110 @@ func (x *index) has6only(a u128) bool {
 
 // buildIndex returns an index holding old's intervals and the pending
 // ones. It sorts only the pending intervals (in place) and merges them with
-// old's in one pass. old may be nil.
+// old's in one pass; with no old intervals, the pending ones become the
+// index's. The two families are built at once when both are large. old may
+// be nil.
 func buildIndex(old *index, pending *spans) *index {
 	x := &index{}
-	v4, v6 := pending.v4, pending.v6
-	tmp4, tmp6 := pending.tmp4, pending.tmp6
-	if cap(tmp4) < len(v4) {
-		tmp4 = make([]uint64, len(v4))
-	}
-	if cap(tmp6) < len(v6) {
-		tmp6 = make([]span6, len(v6))
-	}
-	tmp4, tmp6 = tmp4[:len(v4)], tmp6[:len(v6)]
-	// The two families sort at once when both are large.
-	if len(v4) >= parallelSortMin && len(v6) >= parallelSortMin && runtime.GOMAXPROCS(0) > 1 {
-		done := make(chan struct{})
-		go func() {
-			sortSpans6(v6, tmp6)
-			close(done)
-		}()
-		sortPacked(v4, tmp4)
-		<-done
-	} else {
-		sortPacked(v4, tmp4)
-		sortSpans6(v6, tmp6)
-	}
 	var o4 []uint64
 	var o6 []span6
 	if old != nil {
 		o4, o6 = old.v4, old.v6
 	}
-	// Merge with the old intervals into new slices; with none, in place
-	// (the pending intervals become the index's).
-	if len(o4) == 0 {
-		x.v4 = v4[:0]
+	if len(pending.v4) >= parallelSortMin && len(pending.v6) >= parallelSortMin && runtime.GOMAXPROCS(0) > 1 {
+		done := make(chan struct{})
+		go func() {
+			x.v6, x.v6Dir = build6(o6, pending.v6, pending.tmp6)
+			close(done)
+		}()
+		x.v4, x.v4Dir = build4(o4, pending.v4, pending.tmp4)
+		<-done
 	} else {
-		x.v4 = make([]uint64, 0, len(o4)+len(v4))
+		x.v4, x.v4Dir = build4(o4, pending.v4, pending.tmp4)
+		x.v6, x.v6Dir = build6(o6, pending.v6, pending.tmp6)
+	}
+	return x
+}
+
+// build4 sorts v4 (with tmp, when it has room) and merges it with old, a
+// sorted set, coalescing intervals that overlap or touch.
+func build4(old, v4, tmp []uint64) ([]uint64, dir) {
+	if cap(tmp) < len(v4) {
+		tmp = make([]uint64, len(v4))
+	}
+	sortPacked(v4, tmp[:len(v4)])
+	var out []uint64
+	if len(old) == 0 {
+		out = v4[:0] // in place: the merged interval never passes the next one read
+	} else {
+		out = make([]uint64, 0, len(old)+len(v4))
 	}
 	i, j := 0, 0
-	for i < len(o4) || j < len(v4) {
+	for i < len(old) || j < len(v4) {
 		var v uint64
-		if j == len(v4) || i < len(o4) && o4[i] <= v4[j] {
-			v = o4[i]
+		if j == len(v4) || i < len(old) && old[i] <= v4[j] {
+			v = old[i]
 			i++
 		} else {
 			v = v4[j]
 			j++
 		}
 		s, e := uint32(v>>32), uint32(v)
-		if k := len(x.v4) - 1; k >= 0 {
-			if last := uint32(x.v4[k]); last == ^uint32(0) || s <= last+1 {
-				x.v4[k] = x.v4[k]&^0xffffffff | uint64(max(last, e))
+		if k := len(out) - 1; k >= 0 {
+			if last := uint32(out[k]); last == ^uint32(0) || s <= last+1 {
+				out[k] = out[k]&^0xffffffff | uint64(max(last, e))
 				continue
 			}
 		}
-		x.v4 = append(x.v4, v)
+		out = append(out, v)
 	}
+	var d dir
+	if n := len(out); n > 0 {
+		d = newDir(n, out[0]>>32, out[n-1]>>32)
+		d.fill(n, func(i int) uint64 { return out[i] >> 32 })
+	}
+	return out, d
+}
 
-	if len(o6) == 0 {
-		x.v6 = v6[:0]
-	} else {
-		x.v6 = make([]span6, 0, len(o6)+len(v6))
+// build6 is build4 for IPv6.
+func build6(old, v6, tmp []span6) ([]span6, dir) {
+	if cap(tmp) < len(v6) {
+		tmp = make([]span6, len(v6))
 	}
-	i, j = 0, 0
-	for i < len(o6) || j < len(v6) {
+	sortSpans6(v6, tmp[:len(v6)])
+	var out []span6
+	if len(old) == 0 {
+		out = v6[:0]
+	} else {
+		out = make([]span6, 0, len(old)+len(v6))
+	}
+	i, j := 0, 0
+	for i < len(old) || j < len(v6) {
 		var v span6
-		if j == len(v6) || i < len(o6) && o6[i].start.cmp(v6[j].start) <= 0 {
-			v = o6[i]
+		if j == len(v6) || i < len(old) && old[i].start.cmp(v6[j].start) <= 0 {
+			v = old[i]
 			i++
 		} else {
 			v = v6[j]
 			j++
 		}
-		if k := len(x.v6) - 1; k >= 0 {
-			after, ok := x.v6[k].end.next()
+		if k := len(out) - 1; k >= 0 {
+			after, ok := out[k].end.next()
 			if !ok || v.start.cmp(after) <= 0 {
-				if v.end.cmp(x.v6[k].end) > 0 {
-					x.v6[k].end = v.end
+				if v.end.cmp(out[k].end) > 0 {
+					out[k].end = v.end
 				}
 				continue
 			}
 		}
-		x.v6 = append(x.v6, v)
+		out = append(out, v)
 	}
-	if n := len(x.v4); n > 0 {
-		x.v4Dir = newDir(n, x.v4[0]>>32, x.v4[n-1]>>32)
-		x.v4Dir.fill(n, func(i int) uint64 { return x.v4[i] >> 32 })
+	var d dir
+	if n := len(out); n > 0 {
+		d = newDir(n, out[0].start.hi, out[n-1].start.hi)
+		d.fill(n, func(i int) uint64 { return out[i].start.hi })
 	}
-	if n := len(x.v6); n > 0 {
-		x.v6Dir = newDir(n, x.v6[0].start.hi, x.v6[n-1].start.hi)
-		x.v6Dir.fill(n, func(i int) uint64 { return x.v6[i].start.hi })
-	}
-	return x
+	return out, d
 }
 
 // Loading a rule file sorts every interval, in random order: a radix sort
