@@ -175,9 +175,8 @@ func (d *dir) fill(n int, key func(int) uint64) {
 	k := 0
 	for i := range n {
 		s := int((key(i) - d.min) >> d.shift)
-		for k <= s {
+		for ; k <= s; k++ {
 			d.first[k] = uint32(i)
-			k++
 		}
 	}
 	for ; k < len(d.first); k++ {
@@ -409,10 +408,14 @@ func sortPacked(a, tmp []uint64) []uint64 {
 }
 
 // sortSpans6 sorts IPv6 intervals by start and returns them: in a or in
-// tmp, which has room for a. The radix passes read the high half of the
-// start; runs with the same high half are then sorted by the low half.
+// tmp, which has room for a. It sorts 8-byte keys rather than the 32-byte
+// intervals: each key is the high half of the start, less the smallest,
+// cut to the bits that fit beside the interval's place in a; the intervals
+// are then gathered in the keys' order, and runs of equal keys sorted
+// whole.
 func sortSpans6(a, tmp []span6) []span6 {
-	if len(a) <= radixSmall {
+	n := len(a)
+	if n <= radixSmall {
 		slices.SortFunc(a, func(x, y span6) int { return x.start.cmp(y.start) })
 		return a
 	}
@@ -420,33 +423,45 @@ func sortSpans6(a, tmp []span6) []span6 {
 	for i := range a {
 		lo, hi = min(lo, a[i].start.hi), max(hi, a[i].start.hi)
 	}
-	src, dst := a, tmp[:len(a)]
-	for shift := 0; shift < bits.Len64(hi-lo); shift += radixBits {
+	idxBits := bits.Len(uint(n - 1))
+	width := bits.Len64(hi - lo)
+	cut := max(width-(64-idxBits), 0) // low bits of hi - lo left out
+	keys := make([]uint64, 2*n)
+	src, dst := keys[:n], keys[n:]
+	for i := range a {
+		src[i] = (a[i].start.hi-lo)>>cut<<idxBits | uint64(i)
+	}
+	for shift := idxBits; shift < idxBits+width-cut; shift += radixBits {
 		var count [1 << radixBits]int
-		for i := range src {
-			count[(src[i].start.hi-lo)>>shift&radixMask]++
+		for _, k := range src {
+			count[k>>shift&radixMask]++
 		}
 		sum := 0
 		for d, c := range count {
 			count[d] = sum
 			sum += c
 		}
-		for i := range src {
-			d := (src[i].start.hi - lo) >> shift & radixMask
-			dst[count[d]] = src[i]
+		for _, k := range src {
+			d := k >> shift & radixMask
+			dst[count[d]] = k
 			count[d]++
 		}
 		src, dst = dst, src
 	}
-	for i := 0; i < len(src); {
+	out := tmp[:n]
+	mask := uint64(1)<<idxBits - 1
+	for j, k := range src {
+		out[j] = a[k&mask]
+	}
+	for i := 0; i < n; {
 		j := i + 1
-		for j < len(src) && src[j].start.hi == src[i].start.hi {
+		for j < n && src[j]>>idxBits == src[i]>>idxBits {
 			j++
 		}
 		if j-i > 1 {
-			slices.SortFunc(src[i:j], func(x, y span6) int { return cmp.Compare(x.start.lo, y.start.lo) })
+			slices.SortFunc(out[i:j], func(x, y span6) int { return x.start.cmp(y.start) })
 		}
 		i = j
 	}
-	return src
+	return out
 }
