@@ -1,12 +1,308 @@
 package cmd
 
 import (
+	"context"
 	"errors"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/nodenet/nodenet/netcore"
 )
 
-// NewCmdConnect is a placeholder until the connect command lands.
-func NewCmdConnect(f *Factory, runF func() error) *cobra.Command {
-	return &cobra.Command{Use: "connect", Hidden: true, RunE: func(*cobra.Command, []string) error { return errors.New("connect: not built yet") }}
+// ConnectOptions are what `nodenet connect` was asked to do.
+type ConnectOptions struct {
+	IO     *IOStreams
+	Events *EventLog
+
+	Host string
+	Port int
+	Path string // -U: a Unix socket, abstract name or named pipe
+
+	Family         int // 0, 4 or 6
+	LocalAddress   string
+	LocalPort      int
+	ConnectTimeout time.Duration
+	Timeout        time.Duration
+	KeepAlive      keepAliveFlag
+	NoDelay        bool
+	TOS            int
+	AllowHalfOpen  bool
+	NoShutdown     bool
+	NoAutoSelect   bool
+	AttemptTimeout time.Duration
+	Zero           bool
+	Wait           time.Duration
+	Send           *string // --send, with escapes already turned into bytes
+	RST            bool
+	BlockRules     []string
+	BlockListFile  string
+}
+
+// NewCmdConnect builds `nodenet connect`.
+func NewCmdConnect(f *Factory, runF func(*ConnectOptions) error) *cobra.Command {
+	opts := &ConnectOptions{}
+	var v4, v6 bool
+	var send string
+	cmd := &cobra.Command{
+		Use:   "connect PORT [HOST] | HOST:PORT | -U PATH",
+		Short: "Connect and relay stdin and stdout (telnet, nc)",
+		Long: `Connect to a TCP port or a Unix socket and relay: stdin goes to the socket,
+what the socket sends goes to stdout, byte for byte. HOST defaults to
+localhost, as in Node's net.connect.
+
+When stdin ends, nodenet half-closes (sends FIN) and goes on printing until
+the peer ends. When the peer ends first, the connection ends too if stdin is
+a terminal; otherwise nodenet goes on sending stdin until its end, so that
+nothing is truncated (--allow-half-open=true|false forces either).`,
+		Example: `  # The Node docs' "telnet localhost 8124" step
+  nodenet connect 8124
+
+  # Send a request, print the whole reply
+  nodenet connect 80 example.com --send 'HEAD / HTTP/1.0\r\n\r\n'
+
+  # Wait until a server accepts (wait-for-it), then exit
+  nodenet connect -z --wait 30s 127.0.0.1:5432`,
+		Args: cobra.MaximumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.IO = f.IO
+			opts.Events = f.EventLog()
+			if v4 && v6 {
+				return usageErrorf("-4 and -6 cannot be used together")
+			}
+			if v4 {
+				opts.Family = 4
+			} else if v6 {
+				opts.Family = 6
+			}
+			if opts.Path != "" {
+				if len(args) > 0 {
+					return usageErrorf("-U PATH takes no PORT or HOST argument")
+				}
+			} else {
+				host, port, hasPort, err := netcore.ParseEndpointArgs(args)
+				if err != nil {
+					return err
+				}
+				if !hasPort {
+					return usageErrorf("connect needs a PORT (PORT [HOST], HOST:PORT or -U PATH)")
+				}
+				opts.Host, opts.Port = host, port
+			}
+			if !cmd.Flags().Changed("allow-half-open") {
+				// Never truncate what we are sending, unless a person at a
+				// terminal would expect the session to end with the server.
+				opts.AllowHalfOpen = !f.IO.StdinIsTTY()
+			}
+			if cmd.Flags().Changed("send") {
+				s, err := unescape(send)
+				if err != nil {
+					return usageErrorf("--send: %v", err)
+				}
+				opts.Send = &s
+			}
+			if opts.TOS < 0 || opts.TOS > 255 {
+				return usageErrorf("--tos %d: want 0 to 255", opts.TOS)
+			}
+			for _, d := range []struct {
+				name string
+				v    time.Duration
+			}{{"connect-timeout", opts.ConnectTimeout}, {"timeout", opts.Timeout}, {"attempt-timeout", opts.AttemptTimeout}, {"wait", opts.Wait}} {
+				if d.v < 0 {
+					return usageErrorf("--%s %v: a duration cannot be negative", d.name, d.v)
+				}
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return connectRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&opts.Path, "unix", "U", "", "connect to a Unix socket `PATH` (@name: abstract; \\\\.\\pipe\\NAME: named pipe)")
+	fl.BoolVarP(&v4, "ipv4", "4", false, "IPv4 only")
+	fl.BoolVarP(&v6, "ipv6", "6", false, "IPv6 only")
+	fl.StringVar(&opts.LocalAddress, "local-address", "", "bind to this local `IP` before connecting")
+	fl.IntVar(&opts.LocalPort, "local-port", 0, "bind to this local `PORT` before connecting")
+	fl.DurationVar(&opts.ConnectTimeout, "connect-timeout", 0, "give up connecting after `DUR` (0: the system's limit)")
+	fl.DurationVar(&opts.Timeout, "timeout", 0, "after `DUR` idle: the timeout event, then end")
+	fl.Var(&opts.KeepAlive, "keep-alive", "TCP keep-alive, probing after DUR idle (default: the system's)")
+	fl.Lookup("keep-alive").NoOptDefVal = "true"
+	fl.BoolVar(&opts.NoDelay, "no-delay", false, "turn Nagle's algorithm off (TCP_NODELAY)")
+	fl.IntVar(&opts.TOS, "tos", 0, "IP type of service `N` (0-255)")
+	fl.BoolVar(&opts.AllowHalfOpen, "allow-half-open", false, "after the peer ends, keep sending stdin (default: true unless stdin is a terminal)")
+	fl.BoolVar(&opts.NoShutdown, "no-shutdown", false, "never half-close on stdin's end; exit when the peer ends")
+	fl.BoolVar(&opts.NoAutoSelect, "no-autoselect-family", false, "try only the first address of a host name (no happy eyeballs)")
+	fl.DurationVar(&opts.AttemptTimeout, "attempt-timeout", netcore.DefaultAttemptTimeout, "happy eyeballs: try the next address after `DUR` (at least 10ms)")
+	fl.BoolVarP(&opts.Zero, "zero", "z", false, "connect, close, and exit 0 if the endpoint accepted")
+	fl.DurationVar(&opts.Wait, "wait", 0, "retry until the endpoint accepts or `DUR` passes")
+	fl.StringVar(&send, "send", "", "send `STRING` (\\r \\n \\t \\0 \\\\ \\xHH escapes) instead of stdin, then end")
+	fl.BoolVar(&opts.RST, "rst", false, "close with a TCP RST instead of a FIN (resetAndDestroy)")
+	fl.StringArrayVar(&opts.BlockRules, "block", nil, "refuse to connect to `RULE` (address, A-B, NET/PREFIX or a Node rule); repeatable")
+	fl.StringVar(&opts.BlockListFile, "blocklist", "", "refuse to connect to the addresses of rule `FILE`")
+	cmd.MarkFlagsMutuallyExclusive("zero", "send")
+	return cmd
+}
+
+// connectRun connects and relays until the conversation is over.
+func connectRun(ctx context.Context, opts *ConnectOptions) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	bl, err := loadBlockList(opts.BlockRules, opts.BlockListFile)
+	if err != nil {
+		return err
+	}
+	l := opts.Events
+	var timedOut bool
+	hooks := socketHooks(l, nil)
+	if opts.Timeout > 0 {
+		onTimeout := func(s *netcore.Socket) {
+			// First idle period: end our side; second: give up.
+			if timedOut {
+				s.Destroy(nil)
+				return
+			}
+			timedOut = true
+			s.End() //nolint:errcheck // reported through the hooks
+		}
+		if hooks == nil {
+			hooks = &netcore.SocketHooks{}
+		}
+		inner := hooks.OnTimeout
+		hooks.OnTimeout = func(s *netcore.Socket) {
+			if inner != nil {
+				inner(s)
+			}
+			onTimeout(s)
+		}
+	}
+	copts := netcore.ConnectOptions{
+		Host:                           opts.Host,
+		Port:                           opts.Port,
+		Path:                           opts.Path,
+		Family:                         opts.Family,
+		LocalAddress:                   opts.LocalAddress,
+		LocalPort:                      opts.LocalPort,
+		NoAutoSelectFamily:             opts.NoAutoSelect,
+		AutoSelectFamilyAttemptTimeout: opts.AttemptTimeout,
+		AllowHalfOpen:                  opts.AllowHalfOpen,
+		NoDelay:                        opts.NoDelay,
+		KeepAlive:                      opts.KeepAlive.On,
+		KeepAliveInitialDelay:          opts.KeepAlive.Delay,
+		TypeOfService:                  opts.TOS,
+		Hooks:                          hooks,
+	}
+	if bl != nil {
+		copts.BlockList = bl
+	}
+	sigs, stopSignals := signals()
+	defer stopSignals()
+
+	sock, err := dialWithRetry(ctx, opts, copts, sigs)
+	if err != nil {
+		if l.On(1) {
+			l.Emit("error", errorFields(err)...)
+		}
+		return err
+	}
+	if opts.Timeout > 0 {
+		sock.SetTimeout(opts.Timeout)
+	}
+	if opts.Zero {
+		if opts.RST {
+			return sock.ResetAndDestroy()
+		}
+		sock.Destroy(nil)
+		return nil
+	}
+
+	var in io.Reader = opts.IO.In
+	if opts.Send != nil {
+		in = strings.NewReader(*opts.Send)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- netcore.Relay(sock, in, opts.IO.Out, netcore.RelayOptions{NoShutdown: opts.NoShutdown})
+	}()
+	select {
+	case err = <-done:
+	case sig := <-sigs:
+		sock.Destroy(nil)
+		<-done
+		return exitSignal(sig)
+	}
+	if opts.RST {
+		sock.ResetAndDestroy() //nolint:errcheck // the relay is over; RST is best effort
+	}
+	if err != nil && timedOut && (errors.Is(err, net.ErrClosed) || isErrno(err, "EPIPE")) {
+		return nil // we ended an idle connection, as asked
+	}
+	return err
+}
+
+// dialWithRetry connects, retrying until --wait passes when it is set;
+// --connect-timeout bounds each attempt. A signal gives up at once.
+func dialWithRetry(ctx context.Context, opts *ConnectOptions, copts netcore.ConnectOptions, sigs <-chan os.Signal) (*netcore.Socket, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var sig os.Signal
+	go func() {
+		select {
+		case sig = <-sigs:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	deadline := time.Now().Add(opts.Wait)
+	pause := 50 * time.Millisecond
+	for {
+		actx, acancel := ctx, context.CancelFunc(func() {})
+		if opts.ConnectTimeout > 0 {
+			actx, acancel = context.WithTimeout(ctx, opts.ConnectTimeout)
+		}
+		sock, err := netcore.Connect(actx, copts)
+		acancel()
+		if err == nil {
+			return sock, nil
+		}
+		if sig != nil || ctx.Err() != nil {
+			return nil, exitSignal(sig)
+		}
+		if opts.Wait == 0 || time.Now().Add(pause).After(deadline) || !retryable(err) {
+			return nil, err
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, exitSignal(sig)
+		}
+		pause = min(2*pause, time.Second)
+	}
+}
+
+// retryable reports whether --wait should try again after err: the
+// endpoint is not there yet, as opposed to a bad argument.
+func retryable(err error) bool {
+	var ne *netcore.Error
+	if !errors.As(err, &ne) {
+		return false
+	}
+	switch ne.Code {
+	case "ECONNREFUSED", "ETIMEDOUT", "ENOENT", "ECONNRESET", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "ENOTFOUND", "EAGAIN":
+		return true
+	}
+	return false
+}
+
+// isErrno reports whether err carries Node's code.
+func isErrno(err error, code string) bool {
+	var ne *netcore.Error
+	return errors.As(err, &ne) && ne.Code == code
 }

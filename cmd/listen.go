@@ -1,12 +1,392 @@
 package cmd
 
 import (
+	"context"
 	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/nodenet/nodenet/netcore"
 )
 
-// NewCmdListen is a placeholder until the listen command lands.
-func NewCmdListen(f *Factory, runF func() error) *cobra.Command {
-	return &cobra.Command{Use: "listen", Hidden: true, RunE: func(*cobra.Command, []string) error { return errors.New("listen: not built yet") }}
+// ServerFlags are the server options that listen and echo share: Node's
+// createServer and server.listen options.
+type ServerFlags struct {
+	Host string
+	Port int
+	Path string // -U
+	FD   string // --fd N or --fd systemd
+
+	Backlog        int
+	Exclusive      bool
+	IPv6Only       bool
+	ReusePort      bool
+	MaxConnections int // < 0: no limit
+	AllowHalfOpen  bool
+	KeepAlive      keepAliveFlag
+	NoDelay        bool
+	Timeout        time.Duration
+	BlockRules     []string
+	BlockListFile  string
+	ReadableAll    bool
+	WritableAll    bool
+}
+
+// addServerFlags registers the shared server flags on fl.
+func addServerFlags(fl *pflag.FlagSet, o *ServerFlags) {
+	fl.StringVarP(&o.Path, "unix", "U", "", "listen on a Unix socket `PATH` (@name: abstract; \\\\.\\pipe\\NAME: named pipe)")
+	fl.StringVar(&o.FD, "fd", "", "serve the listening socket inherited as fd `N`, or systemd's first (--fd systemd)")
+	fl.IntVar(&o.Backlog, "backlog", netcore.DefaultBacklog, "listen queue length `N`")
+	fl.BoolVar(&o.Exclusive, "exclusive", false, "never share the port (conflicts with --reuse-port)")
+	fl.BoolVar(&o.IPv6Only, "ipv6-only", false, "an IPv6 listener refuses IPv4 clients")
+	fl.BoolVar(&o.ReusePort, "reuse-port", false, "share the port with other listeners (SO_REUSEPORT)")
+	fl.IntVar(&o.MaxConnections, "max-connections", -1, "close connections beyond `N` at once, with a drop event (0: all; -1: no limit)")
+	fl.BoolVar(&o.AllowHalfOpen, "allow-half-open", false, "after a client ends, keep sending to it (default: true unless stdin is a terminal)")
+	fl.Var(&o.KeepAlive, "keep-alive", "TCP keep-alive, probing after DUR idle (default: the system's)")
+	fl.Lookup("keep-alive").NoOptDefVal = "true"
+	fl.BoolVar(&o.NoDelay, "no-delay", false, "turn Nagle's algorithm off (TCP_NODELAY)")
+	fl.DurationVar(&o.Timeout, "timeout", 0, "after `DUR` idle: the timeout event, then end the connection")
+	fl.StringArrayVar(&o.BlockRules, "block", nil, "close connections from `RULE` (address, A-B, NET/PREFIX or a Node rule); repeatable")
+	fl.StringVar(&o.BlockListFile, "blocklist", "", "close connections from the addresses of rule `FILE`")
+	fl.BoolVar(&o.ReadableAll, "readable-all", false, "IPC: make the socket file readable by all users")
+	fl.BoolVar(&o.WritableAll, "writable-all", false, "IPC: make the socket file writable by all users")
+}
+
+// parse fills the endpoint from the arguments and checks the flags.
+func (o *ServerFlags) parse(args []string) error {
+	switch {
+	case o.Path != "" && o.FD != "":
+		return usageErrorf("-U PATH and --fd cannot be used together")
+	case o.Path != "" || o.FD != "":
+		if len(args) > 0 {
+			return usageErrorf("-U PATH and --fd take no PORT or HOST argument")
+		}
+	default:
+		host, port, _, err := netcore.ParseListenEndpointArgs(args)
+		if err != nil {
+			return err
+		}
+		o.Host, o.Port = host, port
+		if o.ReadableAll || o.WritableAll {
+			return usageErrorf("--readable-all and --writable-all apply to -U PATH only")
+		}
+	}
+	if o.Backlog < 0 {
+		return usageErrorf("--backlog %d: want 0 or more", o.Backlog)
+	}
+	if o.FD != "" && (o.ReadableAll || o.WritableAll) {
+		return usageErrorf("--readable-all and --writable-all apply to -U PATH only")
+	}
+	if o.Exclusive && o.ReusePort {
+		return usageErrorf("--exclusive and --reuse-port cannot be used together")
+	}
+	if o.Timeout < 0 {
+		return usageErrorf("--timeout %v: a duration cannot be negative", o.Timeout)
+	}
+	return nil
+}
+
+// serverOptions turns the flags into netcore's options.
+func (o *ServerFlags) serverOptions() (netcore.ServerOptions, error) {
+	so := netcore.ServerOptions{
+		AllowHalfOpen:         o.AllowHalfOpen,
+		NoDelay:               o.NoDelay,
+		KeepAlive:             o.KeepAlive.On,
+		KeepAliveInitialDelay: o.KeepAlive.Delay,
+	}
+	bl, err := loadBlockList(o.BlockRules, o.BlockListFile)
+	if err != nil {
+		return so, err
+	}
+	if bl != nil {
+		so.BlockList = bl
+	}
+	return so, nil
+}
+
+// listenOptions turns the flags into netcore's listen options; --fd
+// takes over the inherited socket here.
+func (o *ServerFlags) listenOptions() (netcore.ListenOptions, error) {
+	var ln net.Listener
+	if o.FD != "" {
+		var err error
+		if ln, err = netcore.InheritedListener(o.FD); err != nil {
+			return netcore.ListenOptions{}, err
+		}
+	}
+	return netcore.ListenOptions{
+		Listener:    ln,
+		Host:        o.Host,
+		Port:        o.Port,
+		Path:        o.Path,
+		Backlog:     o.Backlog,
+		Exclusive:   o.Exclusive,
+		IPv6Only:    o.IPv6Only,
+		ReusePort:   o.ReusePort,
+		ReadableAll: o.ReadableAll,
+		WritableAll: o.WritableAll,
+	}, nil
+}
+
+// timeoutAction is what --timeout does to an idle connection: end it, and
+// destroy it if it is still idle one period later.
+func timeoutAction() func(*netcore.Socket) {
+	var mu sync.Mutex
+	ended := map[*netcore.Socket]bool{}
+	return func(s *netcore.Socket) {
+		mu.Lock()
+		again := ended[s]
+		ended[s] = true
+		mu.Unlock()
+		if again {
+			s.Destroy(nil)
+			return
+		}
+		s.End() //nolint:errcheck // reported through the hooks
+		go func() {
+			<-s.Closed()
+			mu.Lock()
+			delete(ended, s)
+			mu.Unlock()
+		}()
+	}
+}
+
+// ListenOptions are what `nodenet listen` was asked to do.
+type ListenOptions struct {
+	IO     *IOStreams
+	Events *EventLog
+	// Factory gives the listening line and the ready file.
+	Factory *Factory
+
+	ServerFlags
+	KeepOpen   bool
+	NoShutdown bool
+}
+
+// NewCmdListen builds `nodenet listen`.
+func NewCmdListen(f *Factory, runF func(*ListenOptions) error) *cobra.Command {
+	opts := &ListenOptions{}
+	cmd := &cobra.Command{
+		Use:   "listen [PORT [HOST]] | HOST:PORT | -U PATH",
+		Short: "Accept a connection and relay stdin and stdout (nc -l)",
+		Long: `Listen, accept a connection, and relay it to stdin and stdout exactly as
+connect does, with the same half-close rules; exit when it is over. With
+no PORT the system picks one; the bound address is printed on stderr
+("listening on [::]:41234"). HOST defaults to "::" (IPv4 and IPv6), or
+0.0.0.0 where IPv6 is unavailable, as in Node's server.listen.
+
+-k keeps accepting: what every client sends goes to stdout, and stdin goes
+to every client. The first SIGINT stops accepting and lets connections
+end; a second one closes them at once.`,
+		Example: `  # Receive a file
+  nodenet listen 9000 > file < /dev/null
+
+  # The server end of the Node docs' example, by hand
+  nodenet listen 8124
+
+  # A chat hub: every client sees what you type
+  nodenet listen -k 9000`,
+		Args: cobra.MaximumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.IO, opts.Events, opts.Factory = f.IO, f.EventLog(), f
+			if err := opts.ServerFlags.parse(args); err != nil {
+				return err
+			}
+			if !cmd.Flags().Changed("allow-half-open") {
+				opts.AllowHalfOpen = !f.IO.StdinIsTTY()
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return listenRun(cmd.Context(), opts)
+		},
+	}
+	addServerFlags(cmd.Flags(), &opts.ServerFlags)
+	cmd.Flags().BoolVarP(&opts.KeepOpen, "keep-open", "k", false, "keep accepting: all clients to stdout, stdin to all clients")
+	cmd.Flags().BoolVar(&opts.NoShutdown, "no-shutdown", false, "never half-close on stdin's end; end when the client ends")
+	return cmd
+}
+
+// listenRun listens and relays until the connection (or, with -k, the
+// server) is over.
+func listenRun(ctx context.Context, opts *ListenOptions) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	so, err := opts.serverOptions()
+	if err != nil {
+		return err
+	}
+	l := opts.Events
+	var onTimeout func(*netcore.Socket)
+	if opts.Timeout > 0 {
+		onTimeout = timeoutAction()
+	}
+	so.SocketHooks = socketHooks(l, onTimeout)
+	so.Hooks = serverHooks(opts.Factory, l)
+
+	var handler func(*netcore.Socket)
+	var srv *netcore.Server
+	result := make(chan error, 1)
+	if opts.KeepOpen {
+		h := &hub{out: opts.IO.Out, clients: map[*netcore.Socket]struct{}{}, noShutdown: opts.NoShutdown, events: l}
+		go h.broadcast(opts.IO.In)
+		handler = func(s *netcore.Socket) {
+			if opts.Timeout > 0 {
+				s.SetTimeout(opts.Timeout)
+			}
+			h.serve(s)
+		}
+	} else {
+		handler = func(s *netcore.Socket) {
+			// The first connection is the one: stop accepting, and relay it.
+			srv.Close() //nolint:errcheck // it was listening
+			if opts.Timeout > 0 {
+				s.SetTimeout(opts.Timeout)
+			}
+			err := netcore.Relay(s, opts.IO.In, opts.IO.Out, netcore.RelayOptions{NoShutdown: opts.NoShutdown})
+			if errors.Is(err, net.ErrClosed) {
+				err = nil // destroyed by a signal or by --timeout, as asked
+			}
+			result <- err
+		}
+	}
+	srv = netcore.NewServer(so, handler)
+	if !opts.KeepOpen {
+		srv.SetMaxConnections(1)
+	} else {
+		srv.SetMaxConnections(opts.MaxConnections)
+	}
+	sigs, stopSignals := signals()
+	defer stopSignals()
+	lo, err := opts.listenOptions()
+	if err == nil {
+		err = srv.Listen(ctx, lo)
+	}
+	if err != nil {
+		if l.On(1) {
+			l.Emit("error", errorFields(err)...)
+		}
+		return err
+	}
+	interrupted := false
+	for {
+		select {
+		case <-srv.Done():
+			select {
+			case err := <-result:
+				return err
+			default:
+				return nil
+			}
+		case sig := <-sigs:
+			if interrupted {
+				srv.Destroy()
+				<-srv.Done()
+				return exitSignal(sig)
+			}
+			interrupted = true
+			srv.Close() //nolint:errcheck // already closing is fine
+		}
+	}
+}
+
+// hub is listen -k: stdin goes to every client, and what every client
+// sends goes to stdout, a chunk at a time.
+type hub struct {
+	mu         sync.Mutex
+	clients    map[*netcore.Socket]struct{}
+	inEnded    bool
+	noShutdown bool
+	events     *EventLog
+
+	outMu sync.Mutex
+	out   io.Writer
+}
+
+// broadcast copies in to every client until in ends, then ends every
+// client (unless --no-shutdown). A client whose write fails is destroyed
+// with the error; the others go on. Writes are sequential, so a client
+// that does not read holds the others up, as with ncat -k.
+func (h *hub) broadcast(in io.Reader) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := in.Read(buf)
+		if n > 0 {
+			h.mu.Lock()
+			clients := make([]*netcore.Socket, 0, len(h.clients))
+			for c := range h.clients {
+				clients = append(clients, c)
+			}
+			h.mu.Unlock()
+			for _, c := range clients {
+				if _, werr := c.Write(buf[:n]); werr != nil {
+					c.Destroy(werr)
+				}
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	h.mu.Lock()
+	h.inEnded = true
+	clients := make([]*netcore.Socket, 0, len(h.clients))
+	for c := range h.clients {
+		clients = append(clients, c)
+	}
+	h.mu.Unlock()
+	if !h.noShutdown {
+		for _, c := range clients {
+			c.End() //nolint:errcheck // reported through the hooks
+		}
+	}
+}
+
+// serve relays one client until it is closed.
+func (h *hub) serve(s *netcore.Socket) {
+	h.mu.Lock()
+	h.clients[s] = struct{}{}
+	ended := h.inEnded
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		delete(h.clients, s)
+		h.mu.Unlock()
+	}()
+	if ended && !h.noShutdown {
+		s.End() //nolint:errcheck // nothing more to send
+	}
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := s.Read(buf)
+		if n > 0 {
+			h.outMu.Lock()
+			_, werr := h.out.Write(buf[:n])
+			h.outMu.Unlock()
+			if werr != nil {
+				s.Destroy(werr)
+				return
+			}
+		}
+		if err != nil {
+			if err != io.EOF {
+				s.Destroy(err)
+				return
+			}
+			break
+		}
+	}
+	if h.noShutdown {
+		return // the client ended: so do we
+	}
+	// The client ended; with allowHalfOpen it stays open for stdin until
+	// stdin ends, which ends it.
+	<-s.Closed()
 }

@@ -23,31 +23,35 @@ import (
 // JavaScript caller would most likely have passed: a number when s is a
 // decimal integer, possibly negative ("70000", "-1"), and otherwise the
 // string itself ("80x" is received as type string ('80x')).
-func ParsePort(s string) (int, error) {
+func ParsePort(s string) (int, error) { return parsePort(s, "Port") }
+
+// parsePort is ParsePort with the argument's name as Node words it:
+// "Port" for net.connect, "options.port" for server.listen.
+func parsePort(s, name string) (int, error) {
 	if s == "" {
-		return 0, badPortError(s)
+		return 0, badPortError(name, s)
 	}
 	port := 0
 	for i := 0; i < len(s); i++ {
 		d := uint(s[i]) - '0'
 		if d > 9 {
-			return 0, badPortError(s)
+			return 0, badPortError(name, s)
 		}
 		if port = port*10 + int(d); port > 65535 {
 			port = 65536 // saturate: "0000080" is still 80, a long number still too big
 		}
 	}
 	if port > 65535 {
-		return 0, badPortError(s)
+		return 0, badPortError(name, s)
 	}
 	return port, nil
 }
 
 // badPortError is Node's ERR_SOCKET_BAD_PORT for the port text s.
-func badPortError(s string) *Error {
+func badPortError(name, s string) *Error {
 	return &Error{
 		Code:    "ERR_SOCKET_BAD_PORT",
-		Message: "Port should be >= 0 and < 65536. Received " + receivedType(s) + ".",
+		Message: name + " should be >= 0 and < 65536. Received " + receivedType(s) + ".",
 		Usage:   true,
 	}
 }
@@ -268,7 +272,9 @@ func strEscape(u []uint16) []uint16 {
 //
 // A malformed address is a *Error with code ERR_INVALID_ARG_VALUE; a bad
 // port is ERR_SOCKET_BAD_PORT.
-func SplitHostPort(s string) (host string, port int, err error) {
+func SplitHostPort(s string) (host string, port int, err error) { return splitHostPort(s, "Port") }
+
+func splitHostPort(s, name string) (host string, port int, err error) {
 	var rest string
 	if strings.HasPrefix(s, "[") {
 		end := strings.IndexByte(s, ']')
@@ -299,7 +305,7 @@ func SplitHostPort(s string) (host string, port int, err error) {
 			return "", 0, invalidArgValue("address", s, "must be HOST:PORT or [IPv6]:PORT")
 		}
 	}
-	port, err = ParsePort(rest)
+	port, err = parsePort(rest, name)
 	if err != nil {
 		return "", 0, err
 	}
@@ -328,6 +334,16 @@ func SplitHostPort(s string) (host string, port int, err error) {
 // for anything else. hasPort reports whether a port was given; port 0 is a
 // port ("listen 0" asks the OS for one).
 func ParseEndpointArgs(args []string) (host string, port int, hasPort bool, err error) {
+	return parseEndpointArgs(args, "Port")
+}
+
+// ParseListenEndpointArgs is ParseEndpointArgs for a server: a bad port is
+// worded as server.listen words it ("options.port should be >= 0 ...").
+func ParseListenEndpointArgs(args []string) (host string, port int, hasPort bool, err error) {
+	return parseEndpointArgs(args, "options.port")
+}
+
+func parseEndpointArgs(args []string, name string) (host string, port int, hasPort bool, err error) {
 	switch len(args) {
 	case 0:
 		return "", 0, false, nil
@@ -340,19 +356,19 @@ func ParseEndpointArgs(args []string) (host string, port int, hasPort bool, err 
 			return a, 0, false, nil
 		}
 		if strings.IndexByte(a, ':') >= 0 || strings.HasPrefix(a, "[") {
-			host, port, err = SplitHostPort(a)
+			host, port, err = splitHostPort(a, name)
 			if err != nil {
 				return "", 0, false, err
 			}
 			return host, port, true, nil
 		}
-		port, err = ParsePort(a)
+		port, err = parsePort(a, name)
 		if err != nil {
 			return "", 0, false, err
 		}
 		return "", port, true, nil
 	case 2:
-		port, err = ParsePort(args[0])
+		port, err = parsePort(args[0], name)
 		if err != nil {
 			return "", 0, false, err
 		}

@@ -3,6 +3,7 @@ package netcore
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -91,7 +92,8 @@ func errnoCode(err error) (code, text string) {
 		}
 		return "UNKNOWN", errno.Error()
 	}
-	if errors.Is(err, errTimeout) {
+	var te interface{ Timeout() bool }
+	if errors.Is(err, errTimeout) || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &te) && te.Timeout()) {
 		return "ETIMEDOUT", "connection timed out"
 	}
 	return "UNKNOWN", fmt.Sprint(err)
