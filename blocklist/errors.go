@@ -37,10 +37,11 @@ const (
 )
 
 // errInvalidAddress is what new SocketAddress() throws for an address that
-// libuv cannot read.
-func errInvalidAddress() error {
-	return &Error{Code: codeInvalidAddress, Message: "Invalid socket address"}
-}
+// libuv cannot read. It is one value, so that Check, given input that is
+// not an address, does not allocate.
+func errInvalidAddress() error { return invalidAddress }
+
+var invalidAddress = &Error{Code: codeInvalidAddress, Message: "Invalid socket address"}
 
 // errFamily is what new SocketAddress() throws for a family other than
 // 'ipv4' or 'ipv6'.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"runtime/debug"
+	"runtime/metrics"
 
 	"github.com/nodenet/nodenet/blocklist"
 	"github.com/spf13/cobra"
@@ -72,14 +73,27 @@ Exit status: 0 when every address is blocked (and when there are none),
 }
 
 func blockCheckRun(opts *BlockCheckOptions) error {
-	// Loading a large rule file allocates what it keeps, little else, and
-	// in a short-lived process: the collector, which would run several
-	// times meanwhile, would find nothing to free.
+	// Loading a large rule file allocates what it keeps and little else:
+	// the collector, which would run several times meanwhile, and once
+	// more after, would find nothing to free. Answering allocates nothing
+	// per line. So it stays off, with a memory limit as the backstop, set
+	// well above what the rules take.
 	gc := debug.SetGCPercent(-1)
+	limit := debug.SetMemoryLimit(-1)
+	defer func() {
+		debug.SetMemoryLimit(limit)
+		debug.SetGCPercent(gc)
+	}()
 	b, err := blockLoad(opts.BlockFileOptions)
-	debug.SetGCPercent(gc)
 	if err != nil {
 		return err
+	}
+	heap := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(heap)
+	if heap[0].Value.Kind() == metrics.KindUint64 {
+		debug.SetMemoryLimit(int64(heap[0].Value.Uint64()) + blockCheckSlack)
+	} else {
+		debug.SetGCPercent(gc)
 	}
 	c := &blockChecker{list: b, family: opts.Type, quiet: opts.Quiet, w: opts.IO.Out, all: true}
 	if opts.FromStdin {
@@ -102,6 +116,10 @@ func blockCheckRun(opts *BlockCheckOptions) error {
 	}
 	return nil
 }
+
+// blockCheckSlack is how far the heap may grow, while answering, before
+// the collector runs.
+const blockCheckSlack = 64 << 20
 
 const (
 	blockCheckInBuffer  = 256 << 10 // the first read buffer; it grows for longer lines

@@ -474,3 +474,24 @@ func TestBlockDefaultFileIsMade(t *testing.T) {
 		t.Errorf("got %v, want a missing folder", err)
 	}
 }
+
+// TestBlockCheckAnswersWithoutAllocating guards what blockCheckRun relies
+// on to leave the collector off while it answers: a line's answer
+// allocates nothing.
+func TestBlockCheckAnswersWithoutAllocating(t *testing.T) {
+	b, err := blocklist.Parse(blocklist.FormatRules([]string{"Subnet: IPv4 10.0.0.0/8", "Address: IPv6 2001:db8::1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &blockChecker{list: b, w: io.Discard, all: true, out: make([]byte, 0, 2*blockCheckOutBuffer)}
+	lines := [][]byte{[]byte("10.1.2.3"), []byte("2001:db8::1"), []byte("::ffff:10.0.0.1"), []byte("nonsense")}
+	if n := testing.AllocsPerRun(1000, func() {
+		for _, l := range lines {
+			if err := c.answer(l); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}); n != 0 {
+		t.Errorf("%v allocations per round of answers", n)
+	}
+}
