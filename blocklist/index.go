@@ -8,9 +8,10 @@ import (
 )
 
 // Check is answered from two sorted sets of disjoint, non-adjacent closed
-// intervals, one per family, searched with binary search: O(log n) in the
-// number of rules, whatever their kind. (Node v26 finds addresses in a hash
-// table and subnets in a trie, but still scans ranges one by one.)
+// intervals, one per family, searched with binary search (within one slice
+// of a directory, for a large set): O(log n) at worst in the number of
+// rules, whatever their kind. (Node v26 finds addresses in a hash table and
+// subnets in a trie, but still scans ranges one by one.)
 //
 // Each rule adds what it blocks in each family, following Node's
 // comparisons across families, which go only through the IPv4-mapped
