@@ -229,4 +229,3 @@ func TestListenFDErrors(t *testing.T) {
 		})
 	}
 }
-

@@ -216,10 +216,15 @@ const server = net.createServer({ allowHalfOpen: true }, (c) => {
       hout.update(b); sent += b.length;
       if (!c.write(b)) { c.once('drain', pump); return; }
     }
+    outSum = hout.digest('hex');
     c.end();
+    report();
   }
+  // nodenet may end its upload before Node has sent everything, or after.
+  let inSum, outSum;
+  function report() { if (inSum && outSum) console.log(inSum + ' ' + outSum); }
   c.on('data', (d) => hin.update(d));
-  c.on('end', () => { console.log(hin.digest('hex') + ' ' + hout.digest('hex')); });
+  c.on('end', () => { inSum = hin.digest('hex'); report(); });
   pump();
 });
 server.listen(0, '127.0.0.1', () => console.log(server.address().port));

@@ -370,4 +370,3 @@ func parseIP(s string) (netip.Addr, bool) {
 	a, err := netip.ParseAddr(s)
 	return a, err == nil
 }
-

@@ -10,11 +10,31 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
+
+// streamSocket opens a TCP socket that child processes do not inherit
+// (SOCK_CLOEXEC is not on every Unix, so the flag is set afterwards).
+func streamSocket(family int, nonblock bool) (int, error) {
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
+	fd, err := unix.Socket(family, unix.SOCK_STREAM, 0)
+	if err != nil {
+		return -1, err
+	}
+	unix.CloseOnExec(fd)
+	if nonblock {
+		if err := unix.SetNonblock(fd, true); err != nil {
+			unix.Close(fd)
+			return -1, err
+		}
+	}
+	return fd, nil
+}
 
 // unusedPort returns a port on ip that refuses connections without any
 // race: a socket is bound to it, and never listens, until the test ends.
@@ -24,7 +44,7 @@ func unusedPort(t *testing.T, ip netip.Addr) int {
 	if ip.Is6() {
 		family, sa = unix.AF_INET6, &unix.SockaddrInet6{Addr: ip.As16()}
 	}
-	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fd, err := streamSocket(family, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +166,7 @@ func TestConnectHappyEyeballsFallsBack(t *testing.T) {
 // returns it (0 when the port is taken there).
 func unusedPortAt(t *testing.T, ip netip.Addr, port int) int {
 	t.Helper()
-	fd, err := unix.Socket(unix.AF_INET6, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fd, err := streamSocket(unix.AF_INET6, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +198,7 @@ func TestConnectAllAttemptsFail(t *testing.T) {
 // it hangs, as to a host that does not answer, without leaving loopback.
 func fullListener(t *testing.T, ip netip.Addr) int {
 	t.Helper()
-	fd, err := unix.Socket(unix.AF_INET6, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fd, err := streamSocket(unix.AF_INET6, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +212,7 @@ func fullListener(t *testing.T, ip netip.Addr) int {
 	sa, _ := unix.Getsockname(fd)
 	port := sa.(*unix.SockaddrInet6).Port
 	for i := 0; i < 4; i++ {
-		c, err := unix.Socket(unix.AF_INET6, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+		c, err := streamSocket(unix.AF_INET6, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -275,4 +295,3 @@ func TestConnectPathNotFoundWording(t *testing.T) {
 		t.Errorf("got %v, want %q", err, want)
 	}
 }
-

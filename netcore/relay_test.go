@@ -348,4 +348,3 @@ func TestSocketStatesAndEvents(t *testing.T) {
 		t.Errorf("events:\n%s\nwant:\n%s", got, want)
 	}
 }
-
