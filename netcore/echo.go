@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"sync/atomic"
 )
 
@@ -35,6 +36,41 @@ type EchoOptions struct {
 	// echoed: Node's 'data' event. p is valid only during the call. The
 	// default is no call.
 	OnData func(p []byte)
+
+	// sock, set by EchoSocket, is the Socket whose counters, idle timer
+	// and data hook follow the bytes as they move.
+	sock *Socket
+}
+
+// readIn accounts for a chunk read from the client, before it is echoed.
+func (o *EchoOptions) readIn(p []byte) {
+	if o.Stats != nil {
+		o.Stats.BytesRead.Add(int64(len(p)))
+	}
+	if s := o.sock; s != nil {
+		s.bytesRead.Add(int64(len(p)))
+		s.touch()
+		if s.hooks.OnData != nil {
+			s.hooks.OnData(s, p)
+		}
+	}
+	if o.OnData != nil {
+		o.OnData(p)
+	}
+}
+
+// wroteOut accounts for n bytes written to the client.
+func (o *EchoOptions) wroteOut(n int) {
+	if n <= 0 {
+		return
+	}
+	if o.Stats != nil {
+		o.Stats.BytesWritten.Add(int64(n))
+	}
+	if s := o.sock; s != nil {
+		s.bytesWritten.Add(int64(n))
+		s.touch()
+	}
 }
 
 // EchoStats counts connections and bytes across connections, with atomic
@@ -79,9 +115,7 @@ func Echo(c net.Conn, opts *EchoOptions) (read, written int64, err error) {
 	if len(o.Greeting) > 0 {
 		n, err := c.Write(o.Greeting)
 		written += int64(n)
-		if o.Stats != nil {
-			o.Stats.BytesWritten.Add(int64(n))
-		}
+		o.wroteOut(n)
 		if err != nil {
 			return read, written, err
 		}
@@ -113,17 +147,10 @@ func echoPlain(c net.Conn, o *EchoOptions) (read, written int64, err error) {
 		n, rerr := c.Read(buf)
 		if n > 0 {
 			read += int64(n)
-			if o.Stats != nil {
-				o.Stats.BytesRead.Add(int64(n))
-			}
-			if o.OnData != nil {
-				o.OnData(buf[:n])
-			}
+			o.readIn(buf[:n])
 			w, werr := c.Write(buf[:n])
 			written += int64(w)
-			if o.Stats != nil {
-				o.Stats.BytesWritten.Add(int64(w))
-			}
+			o.wroteOut(w)
 			if werr != nil {
 				return read, written, werr
 			}
@@ -135,4 +162,57 @@ func echoPlain(c net.Conn, o *EchoOptions) (read, written int64, err error) {
 			return read, written, rerr
 		}
 	}
+}
+
+// EchoSocket serves a Server's connection as Echo serves a net.Conn, and
+// keeps the Socket's books while it does: the bytes count towards
+// BytesRead and BytesWritten as they move, each chunk re-arms the idle
+// timeout (SetTimeout) and is given to SocketHooks.OnData, and the
+// client's end is handled as Socket.Read handles it (OnEnd, then, unless
+// AllowHalfOpen, End and the close that follows). opts.HalfClose is
+// ignored: the Socket's AllowHalfOpen decides.
+//
+// A read or write failure destroys the socket with Node's error ("read
+// ECONNRESET", "write EPIPE"), which EchoSocket also returns. It returns
+// nil when the client ended and everything was echoed, and net.ErrClosed
+// when the socket was destroyed meanwhile (Server.Destroy, an idle
+// timeout's action).
+func EchoSocket(s *Socket, opts *EchoOptions) error {
+	var o EchoOptions
+	if opts != nil {
+		o = *opts
+	}
+	o.sock, o.HalfClose = s, false
+	_, _, err := Echo(s.conn, &o)
+	if err == nil {
+		s.peerEnded()
+		return nil
+	}
+	select {
+	case <-s.closed:
+		return net.ErrClosed
+	default:
+	}
+	if errors.Is(err, net.ErrClosed) {
+		s.Destroy(nil)
+		return err
+	}
+	e := nodeIOError(err, "read")
+	s.Destroy(e)
+	return e
+}
+
+// nodeIOError names a read or write failure as Node does ("read
+// ECONNRESET"), from the system call an *os.SyscallError names, or op
+// when it names none. Errors that are Node's already pass as they are.
+func nodeIOError(err error, op string) error {
+	var e *Error
+	if err == nil || errors.As(err, &e) {
+		return err
+	}
+	var se *os.SyscallError
+	if errors.As(err, &se) {
+		return sysError(se.Err, se.Syscall, "", 0)
+	}
+	return sysError(err, op, "", 0)
 }

@@ -217,7 +217,9 @@ func takeListener(ln net.Listener) (*echoListener, error) {
 	case *net.TCPAddr:
 		el.wildcard = a.IP == nil || a.IP.IsUnspecified()
 	}
-	if ul, ok := ln.(*net.UnixListener); ok {
+	// The socket file outlives this Close: the reactor's copy still
+	// listens on it.
+	if ul, ok := ln.(interface{ SetUnlinkOnClose(bool) }); ok {
 		ul.SetUnlinkOnClose(false)
 	}
 	ln.Close()
@@ -367,7 +369,7 @@ func (l *echoLoop) resumeAccepting() {
 
 func (r *EchoReactor) reportError(err error) {
 	if r.Hooks.OnError != nil {
-		r.Hooks.OnError(err)
+		r.Hooks.OnError(nodeIOError(err, "accept"))
 	}
 }
 
@@ -618,7 +620,7 @@ func (l *echoLoop) closeConn(fd int, err error) {
 	l.closed++
 	if info != nil && l.r.Hooks.OnClose != nil {
 		info.BytesRead, info.BytesWritten = read, written
-		l.r.Hooks.OnClose(info, err)
+		l.r.Hooks.OnClose(info, nodeIOError(err, "read"))
 	}
 }
 

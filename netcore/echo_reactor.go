@@ -49,8 +49,9 @@ type EchoReactor struct {
 	// Hooks are the reactor's events; nil fields cost nothing.
 	Hooks EchoHooks
 
-	mu sync.Mutex
-	rt *echoRuntime // nil until Serve
+	mu   sync.Mutex
+	rt   *echoRuntime // nil until Serve
+	addr Addr         // the first listener's, from Serve
 }
 
 // EchoHooks are an EchoReactor's events. Each is optional.
@@ -65,12 +66,14 @@ type EchoHooks struct {
 	OnData func(c *EchoConn, p []byte)
 	// OnClose is called once a connection has been closed: err is nil
 	// when the client ended and everything was echoed (or on Destroy),
-	// and the read or write error otherwise.
+	// and the read or write error otherwise, an *Error worded as Node
+	// words it ("read ECONNRESET").
 	OnClose func(c *EchoConn, err error)
-	// OnError reports an accept error: the first lack of descriptors or
-	// memory (EMFILE, ENFILE, ENOBUFS, ENOMEM), after which the loops go
-	// on serving and retry accepting with a growing pause (5ms doubling
-	// to 1s), and any error that ends a listener.
+	// OnError reports an accept error, an *Error worded as Node words it
+	// ("accept EMFILE"): the first lack of descriptors or memory (EMFILE,
+	// ENFILE, ENOBUFS, ENOMEM; see IsAcceptLimitError), after which the
+	// loops go on serving and retry accepting with a growing pause (5ms
+	// doubling to 1s), and any error that ends a listener.
 	OnError func(err error)
 }
 
@@ -85,14 +88,24 @@ type EchoConn struct {
 	Value any
 }
 
+// RemoteAddr is the client's address in Node's form (remoteAddress,
+// remotePort, remoteFamily); for a Unix socket client it is empty, as
+// Node gives none.
+func (c *EchoConn) RemoteAddr() Addr { return addrOf(c.Remote) }
+
+// LocalAddr is the address the client reached in Node's form
+// (localAddress, localPort, localFamily), or the socket's path.
+func (c *EchoConn) LocalAddr() Addr { return addrOf(c.Local) }
+
 var errReactorNotServing = errors.New("netcore: EchoReactor is not serving")
 
 // Serve starts the loops on the listeners and returns. The listeners must
 // be *net.TCPListener or *net.UnixListener, or wrap one through
 // syscall.Conn. Serve takes them over: it keeps a copy of each socket and
 // closes the net.Listener, so that the Go runtime's poller no longer
-// watches it. A Unix socket file stays in place; removing it is the
-// caller's, after Done. Where EchoReactorSupported is false, Serve returns
+// watches it. A Unix socket file stays in place (a listener with
+// SetUnlinkOnClose, such as *net.UnixListener, is told to keep it);
+// removing it is the caller's, once Close has been called. Where EchoReactorSupported is false, Serve returns
 // an error that wraps errors.ErrUnsupported and leaves the listeners open.
 func (r *EchoReactor) Serve(lns ...net.Listener) error {
 	if len(lns) == 0 {
@@ -103,12 +116,21 @@ func (r *EchoReactor) Serve(lns ...net.Listener) error {
 	if r.rt != nil {
 		return errors.New("netcore: EchoReactor.Serve called twice")
 	}
+	addr := addrOf(lns[0].Addr())
 	rt, err := r.start(lns)
 	if err != nil {
 		return err
 	}
-	r.rt = rt
+	r.rt, r.addr = rt, addr
 	return nil
+}
+
+// Address is Node's server.address(): the first listener's address, as
+// bound. It is the zero Addr before Serve.
+func (r *EchoReactor) Address() Addr {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.addr
 }
 
 // Close stops accepting and lets the open connections end, as Node's

@@ -72,12 +72,7 @@ func (e *rawEcho) onReadable(fd uintptr) bool {
 			return true
 		}
 		e.read += int64(n)
-		if e.o.Stats != nil {
-			e.o.Stats.BytesRead.Add(int64(n))
-		}
-		if e.o.OnData != nil {
-			e.o.OnData(buf[:n])
-		}
+		e.o.readIn(buf[:n])
 		werr := e.writeAll(fd, buf[:n])
 		putBuf(b)
 		if werr != nil {
@@ -119,9 +114,7 @@ func (e *rawEcho) writeAll(fd uintptr, p []byte) error {
 
 func (e *rawEcho) wrote(n int) {
 	e.written += int64(n)
-	if e.o.Stats != nil {
-		e.o.Stats.BytesWritten.Add(int64(n))
-	}
+	e.o.wroteOut(n)
 }
 
 // syscallErr names a failed system call the way Node's message needs it

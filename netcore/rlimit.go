@@ -99,3 +99,10 @@ func (b *acceptBackoff) next(err error) (pause time.Duration, retry bool) {
 // Reset starts the next pause from the shortest again; the accept loop
 // calls it after each connection it accepts.
 func (b *acceptBackoff) Reset() { b.delay = 0 }
+
+// IsAcceptLimitError reports whether err, an accept failure that a Server
+// (ServerHooks.OnError) or an EchoReactor (EchoHooks.OnError) reported,
+// is a lack of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM):
+// the server then goes on serving its connections and retries accepting,
+// and reports only the first such error.
+func IsAcceptLimitError(err error) bool { return isAcceptLimitErr(err) }

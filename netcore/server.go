@@ -184,17 +184,24 @@ func (s *Server) Listen(ctx context.Context, lo ListenOptions) error {
 		return codeError("ERR_SERVER_ALREADY_LISTEN", "Listen method has been called more than once without closing.")
 	}
 	s.mu.Unlock()
-	var lns []net.Listener
-	var err error
-	if lo.Path != "" && lo.Listener == nil {
-		lns, err = listenPath(ctx, lo, s.opts.Hooks.OnStaleRemoved)
-	} else {
-		lns, err = listenTCP(ctx, lo)
-	}
+	lns, err := Bind(ctx, lo, s.opts.Hooks.OnStaleRemoved)
 	if err != nil {
 		return err
 	}
 	return s.Serve(lns...)
+}
+
+// Bind binds the listening sockets lo asks for without serving them:
+// Workers TCP sockets sharing a port, an IPC endpoint (a stale socket file
+// is removed and reported to onStaleRemoved, which may be nil), or
+// lo.Listener as it is. Server.Listen is Bind then Serve; an event loop of
+// its own (EchoReactor) serves them instead. Errors are worded as Node's
+// server.listen words them.
+func Bind(ctx context.Context, lo ListenOptions, onStaleRemoved func(path string)) ([]net.Listener, error) {
+	if lo.Path != "" && lo.Listener == nil {
+		return listenPath(ctx, lo, onStaleRemoved)
+	}
+	return listenTCP(ctx, lo)
 }
 
 // Serve accepts on listeners that are already bound (a listening Unix
