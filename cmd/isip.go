@@ -3,6 +3,7 @@ package cmd
 import (
 	"bytes"
 	"io"
+	"runtime"
 	"unicode/utf8"
 
 	"github.com/nodenet/nodenet/netcore"
@@ -91,7 +92,12 @@ func isipRun(opts *IsipOptions) error {
 	var err error
 	if opts.FromStdin {
 		a.out = make([]byte, 0, isipOutBuffer)
+		growPipe(opts.IO.In)
+		growPipe(opts.IO.Out)
 		err = a.stream(opts.IO.In)
+		if a.work != nil {
+			close(a.work)
+		}
 	} else {
 		for _, in := range opts.Inputs {
 			if err = a.answer([]byte(in)); err != nil {
@@ -112,8 +118,9 @@ func isipRun(opts *IsipOptions) error {
 }
 
 const (
-	isipInBuffer  = 256 << 10 // first read buffer; it grows for longer lines
-	isipOutBuffer = 64 << 10  // answers are written in pieces up to this
+	isipInBuffer  = 1 << 20  // first read buffer; it grows for longer lines
+	isipOutBuffer = 64 << 10 // answers are written in pieces up to this
+	isipSplitMin  = 32 << 10 // pieces of lines this big are answered by two goroutines
 )
 
 // isipAnswerer collects answers in out and writes them to w.
@@ -123,7 +130,10 @@ type isipAnswerer struct {
 	quiet  bool
 	w      io.Writer
 	out    []byte
-	all    bool // every input so far was an IP of the family asked
+	half   []byte      // the helper's answers for the second half of a big piece
+	work   chan []byte // second halves for the helper, started by the first
+	done   chan bool   // the helper has answered; were all IP addresses?
+	all    bool        // every input so far was an IP of the family asked
 }
 
 // answer records the answer for one input: an argument, or a line of the
@@ -240,7 +250,28 @@ func (a *isipAnswerer) stream(r io.Reader) error {
 // lines answers each line of c, which ends with "\n".
 func (a *isipAnswerer) lines(c []byte) error {
 	if a.family == 0 && !a.json && !a.quiet {
-		a.plainLines(c)
+		if len(c) < isipSplitMin || runtime.GOMAXPROCS(0) < 2 {
+			var ok bool
+			a.out, ok = plainAnswers(a.out, c)
+			a.all = a.all && ok
+			return nil
+		}
+		// A big piece is answered in two halves at once, the second by
+		// the helper into its own buffer, then appended: the answers
+		// keep their order.
+		if a.work == nil {
+			a.work, a.done = make(chan []byte), make(chan bool)
+			a.half = make([]byte, 0, isipOutBuffer)
+			go a.helper()
+		}
+		mid := len(c) / 2
+		mid += bytes.IndexByte(c[mid:], '\n') + 1 // c ends with "\n"
+		a.work <- c[mid:]
+		var ok bool
+		a.out, ok = plainAnswers(a.out, c[:mid])
+		ok2 := <-a.done
+		a.out = append(a.out, a.half...)
+		a.all = a.all && ok && ok2
 		return nil
 	}
 	for len(c) > 0 {
@@ -257,10 +288,21 @@ func (a *isipAnswerer) lines(c []byte) error {
 	return nil
 }
 
-// plainLines is lines for the common case, plain isIP answers, kept tight:
-// a million lines a second and more go through it.
-func (a *isipAnswerer) plainLines(c []byte) {
-	out := a.out
+// helper answers the second halves of big pieces into half until work is
+// closed.
+func (a *isipAnswerer) helper() {
+	for c := range a.work {
+		var ok bool
+		a.half, ok = plainAnswers(a.half[:0], c)
+		a.done <- ok
+	}
+}
+
+// plainAnswers appends the plain isIP answer for each line of c, which
+// ends with "\n", and says whether every line was an IP address. It is
+// the common case, kept tight: tens of millions of lines a second go
+// through it.
+func plainAnswers(out, c []byte) ([]byte, bool) {
 	misses := 0
 	for len(c) > 0 {
 		i := bytes.IndexByte(c, '\n')
@@ -273,8 +315,7 @@ func (a *isipAnswerer) plainLines(c []byte) {
 		misses += 1 - (ip+7)>>3 // 1 for 0, 0 for 4 and 6
 		out = append(out, byte('0'+ip), '\n')
 	}
-	a.out = out
-	a.all = a.all && misses == 0
+	return out, misses == 0
 }
 
 // appendJSONString appends s as a JSON string: quotes, backslashes and

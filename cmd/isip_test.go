@@ -303,6 +303,44 @@ func TestIsipLines(t *testing.T) {
 	}
 }
 
+// TestIsipHalves: a big piece of lines is answered in two halves at once;
+// the exit status counts a miss in either half, and the answers keep their
+// order.
+func TestIsipHalves(t *testing.T) {
+	const n = 200000 // several read buffers of lines
+	valid := func(i int) string {
+		if i%2 == 0 {
+			return fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255)
+		}
+		return fmt.Sprintf("2001:db8::%x:%x", i>>16, i&0xffff)
+	}
+	for _, miss := range []int{-1, 0, 1, n/2 - 1, n / 2, n/2 + 1, 3 * n / 4, n - 1} {
+		t.Run(fmt.Sprint("miss at ", miss), func(t *testing.T) {
+			var in, want bytes.Buffer
+			for i := range n {
+				s := valid(i)
+				if i == miss {
+					s = "10.0.0.256"
+				}
+				in.WriteString(s + "\n")
+				fmt.Fprintf(&want, "%d\n", netcore.IsIP(s))
+			}
+			var out bytes.Buffer
+			err := isipRun(&IsipOptions{IO: Test(&in, &out, io.Discard), FromStdin: true})
+			wantCode := exitOK
+			if miss >= 0 {
+				wantCode = exitFailure
+			}
+			if exitCode(err) != wantCode {
+				t.Errorf("exit %d, want %d", exitCode(err), wantCode)
+			}
+			if !bytes.Equal(out.Bytes(), want.Bytes()) {
+				t.Errorf("answers differ: %d bytes, want %d", out.Len(), want.Len())
+			}
+		})
+	}
+}
+
 type failingReader struct{ data []byte }
 
 func (f *failingReader) Read(p []byte) (int, error) {
@@ -338,13 +376,14 @@ func TestIsipIOErrors(t *testing.T) {
 	}
 }
 
-// TestIsipAllocs checks that the work per line allocates nothing: a
-// hundred times more lines cost no more allocations.
+// TestIsipAllocs checks that the work per line allocates nothing: ten
+// times more lines cost no more allocations. Both sizes are several read
+// buffers long, so that big pieces are answered in halves in both.
 func TestIsipAllocs(t *testing.T) {
 	lines := func(n int) []byte {
 		return bytes.Repeat([]byte("192.168.1.1\n2001:db8::1\nnope\n"), n/3)
 	}
-	small, large := lines(3000), lines(300000)
+	small, large := lines(100000), lines(1000000)
 	allocs := func(data []byte, json bool) float64 {
 		return testing.AllocsPerRun(3, func() {
 			isipRun(&IsipOptions{IO: Test(bytes.NewReader(data), io.Discard, io.Discard), FromStdin: true, JSON: json}) //nolint:errcheck // the answer is 1
@@ -353,7 +392,7 @@ func TestIsipAllocs(t *testing.T) {
 	for _, json := range []bool{false, true} {
 		a, b := allocs(small, json), allocs(large, json)
 		if b > a+2 {
-			t.Errorf("json=%v: %v allocations for 3000 lines, %v for 300000", json, a, b)
+			t.Errorf("json=%v: %v allocations for 100,000 lines, %v for 1,000,000", json, a, b)
 		}
 	}
 }
