@@ -189,6 +189,50 @@ func TestListenInheritedFD(t *testing.T) {
 	}
 }
 
+// TestEchoInheritedFD: echo serves an inherited listening socket, TCP or
+// Unix, to one client after another, and a SIGINT ends it with status 0.
+func TestEchoInheritedFD(t *testing.T) {
+	nn := nodenetPath(t)
+	for _, network := range []string{"tcp", "unix"} {
+		t.Run(network, func(t *testing.T) {
+			addr := "127.0.0.1:0"
+			if network == "unix" {
+				addr = filepath.Join(shortDir(t), "fd.sock")
+			}
+			ln, err := net.Listen(network, addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr = ln.Addr().String()
+			c, _, errb := inherit(t, ln, nil, nn, "echo", "--fd", "3")
+			for i := range 3 {
+				conn, err := net.DialTimeout(network, addr, peerTimeout)
+				if err != nil {
+					t.Fatal(err)
+				}
+				conn.SetDeadline(time.Now().Add(peerTimeout))
+				msg := "ping " + strconv.Itoa(i) + "\n"
+				if _, err := conn.Write([]byte(msg)); err != nil {
+					t.Fatal(err)
+				}
+				conn.(interface{ CloseWrite() error }).CloseWrite()
+				var b bytes.Buffer
+				_, err = b.ReadFrom(conn)
+				conn.Close()
+				if want := "hello\r\n" + msg; b.String() != want || err != nil {
+					t.Errorf("client %d read %q (%v), want %q", i, b.String(), err, want)
+				}
+			}
+			if err := c.Process.Signal(os.Interrupt); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Wait(); err != nil {
+				t.Fatalf("echo --fd 3: %v\n%s", err, errb)
+			}
+		})
+	}
+}
+
 func TestListenSystemdActivation(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
