@@ -386,6 +386,12 @@ func (s *echoServer) reactorHooks() netcore.EchoHooks {
 			s.closed(id, err != nil, c.BytesRead, c.BytesWritten)
 		}
 	}
+	if events {
+		h.OnDrain = func(c *netcore.EchoConn) {
+			id, _ := c.Value.(uint64)
+			s.l.Emit("drain", Field{"id", id})
+		}
+	}
 	if s.l.On(2) {
 		h.OnData = func(c *netcore.EchoConn, p []byte) {
 			id, _ := c.Value.(uint64)
@@ -457,6 +463,7 @@ func (s *echoServer) serveServer(so netcore.ServerOptions, lns []net.Listener) e
 			sh.OnError = func(sock *netcore.Socket, err error) {
 				l.Emit("error", append([]Field{{"id", sock.ID()}}, errorFields(err)...)...)
 			}
+			sh.OnDrain = func(sock *netcore.Socket) { l.Emit("drain", Field{"id", sock.ID()}) }
 		}
 		if onTimeout != nil {
 			sh.OnTimeout = func(sock *netcore.Socket) {

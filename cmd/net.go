@@ -221,6 +221,7 @@ func socketHooks(l *EventLog, onTimeout func(*netcore.Socket)) *netcore.SocketHo
 		},
 		OnEnd:    func(s *netcore.Socket) { l.Emit("end", Field{"id", s.ID()}) },
 		OnFinish: func(s *netcore.Socket) { l.Emit("finish", Field{"id", s.ID()}) },
+		OnDrain:  func(s *netcore.Socket) { l.Emit("drain", Field{"id", s.ID()}) },
 		OnTimeout: func(s *netcore.Socket) {
 			l.Emit("timeout", Field{"id", s.ID()})
 			if onTimeout != nil {

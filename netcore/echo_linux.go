@@ -425,7 +425,7 @@ func (l *echoLoop) dropListener(ln *echoListener) {
 
 // wantConnInfo tells whether the hooks need an EchoConn per connection.
 func (r *EchoReactor) wantConnInfo() bool {
-	return r.Hooks.OnConnection != nil || r.Hooks.OnData != nil || r.Hooks.OnClose != nil
+	return r.Hooks.OnConnection != nil || r.Hooks.OnData != nil || r.Hooks.OnClose != nil || r.Hooks.OnDrain != nil
 }
 
 // accept4 accepts a connection, non-blocking and close-on-exec; the peer's
@@ -602,6 +602,11 @@ func (l *echoLoop) flush(fd int, s *echoSlot) {
 	s.pend = nil
 	if err := l.ctl(unix.EPOLL_CTL_MOD, fd, unix.EPOLLIN, echoTagConn); err != nil {
 		l.closeConn(fd, err)
+		return
+	}
+	if l.r.Hooks.OnDrain != nil && s.info != nil {
+		s.info.BytesWritten = s.written
+		l.r.Hooks.OnDrain(s.info)
 	}
 }
 
@@ -680,3 +685,4 @@ func sockaddrToAddr(sa unix.Sockaddr) net.Addr {
 	}
 	return nil
 }
+

@@ -236,6 +236,59 @@ func TestEchoReactorBackPressure(t *testing.T) {
 	}
 }
 
+// TestEchoReactorDrain: bytes kept for a client that stopped reading are
+// written once it reads again, and OnDrain reports it, with the count.
+func TestEchoReactorDrain(t *testing.T) {
+	ln := echoListen(t, "tcp")
+	var mu sync.Mutex
+	var drains []int64
+	r := &EchoReactor{Loops: 1}
+	r.Hooks.OnDrain = func(c *EchoConn) {
+		mu.Lock()
+		defer mu.Unlock()
+		drains = append(drains, c.BytesWritten)
+	}
+	echoServeReactor(t, r, ln)
+	c := echoDial(t, ln)
+	chunk := echoRandom(largeBufSize)
+	var sent bytes.Buffer
+	for {
+		c.SetWriteDeadline(time.Now().Add(300 * time.Millisecond))
+		n, err := c.Write(chunk)
+		sent.Write(chunk[:n])
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.SetDeadline(time.Now().Add(echoTestTimeout))
+	mu.Lock()
+	if len(drains) != 0 {
+		t.Errorf("OnDrain fired %d times while the client was not reading", len(drains))
+	}
+	mu.Unlock()
+	c.(*net.TCPConn).CloseWrite()
+	got, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, sent.Bytes()) {
+		t.Fatalf("echoed %d bytes, want the %d sent", len(got), sent.Len())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(drains) == 0 {
+		t.Fatal("no OnDrain after the client read what was kept for it")
+	}
+	for i, n := range drains {
+		if n <= 0 || n > int64(sent.Len()) || (i > 0 && n <= drains[i-1]) {
+			t.Errorf("OnDrain %d saw BytesWritten %d (of %d sent; before: %v)", i, n, sent.Len(), drains[:i])
+		}
+	}
+}
+
 // TestEchoReactorHooks: OnConnection sees the addresses and may drop a
 // connection; its Value reaches OnData and OnClose.
 func TestEchoReactorHooks(t *testing.T) {

@@ -64,6 +64,10 @@ type EchoHooks struct {
 	// OnData is called with each chunk read, before it is echoed; p is
 	// valid only during the call.
 	OnData func(c *EchoConn, p []byte)
+	// OnDrain is Node's 'drain': the bytes a connection could not take
+	// (its client was not reading) have now all been written, and the
+	// connection is read again.
+	OnDrain func(c *EchoConn)
 	// OnClose is called once a connection has been closed: err is nil
 	// when the client ended and everything was echoed (or on Destroy),
 	// and the read or write error otherwise, an *Error worded as Node

@@ -104,6 +104,9 @@ func (e *rawEcho) writeAll(fd uintptr, p []byte) error {
 			// is writable, holding this one buffer.
 			n, err := e.c.Write(p)
 			e.wrote(n)
+			if err == nil {
+				e.o.drained()
+			}
 			return err
 		default:
 			return syscallErr("write", err)

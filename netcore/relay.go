@@ -33,10 +33,11 @@ type RelayOptions struct {
 // Relay hands io.Copy the bare connection and, when in and out are
 // *os.File, the bare files, so that Linux moves the bytes with splice(2)
 // and sendfile(2) without copying them through user space; the byte
-// counts come from io.Copy's results. Two cases copy through a buffer
-// instead: SocketHooks.OnData is set (it must see every chunk), or an
-// idle timeout is set on a connection whose kernel keeps no byte counters
-// (a Unix socket).
+// counts come from io.Copy's results. Three cases copy through a buffer
+// instead: SocketHooks.OnData is set (it must see every chunk), OnDrain is
+// set (in to s only: it must see a full send buffer), or an idle timeout
+// is set on a connection whose kernel keeps no byte counters (a Unix
+// socket).
 //
 // When the relay returns before in has ended (the peer ended, or a
 // failure), a Read of in that is blocked stays blocked: the goroutine that
@@ -117,7 +118,7 @@ func relayUp(s *Socket, in io.Reader, opts RelayOptions) error {
 	if in != nil {
 		var n int64
 		var err error
-		if s.kernelCopyOK() {
+		if s.kernelCopyOK() && s.hooks.OnDrain == nil {
 			n, err = io.Copy(s.conn, in)
 			if n > 0 {
 				s.bytesWritten.Add(n)

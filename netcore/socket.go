@@ -37,6 +37,13 @@ type SocketHooks struct {
 	OnEnd func(*Socket)
 	// OnFinish is Node's 'finish': our side half-closed (FIN sent).
 	OnFinish func(*Socket)
+	// OnDrain is Node's 'drain': a Write found the kernel's send buffer
+	// full (where Node's write() returns false), waited for the peer to
+	// read, and has now handed over all its bytes. Setting it makes the
+	// relay send through Write instead of splice or sendfile, since it
+	// must see the wait. It fires on Unix systems; a Windows named pipe
+	// never reports a wait.
+	OnDrain func(*Socket)
 	// OnTimeout is Node's 'timeout', once per idle period (SetTimeout).
 	OnTimeout func(*Socket)
 	// OnError is Node's 'error', just before OnClose with hadError true.
@@ -193,6 +200,9 @@ func (s *Socket) Write(p []byte) (int, error) {
 	if ended {
 		return 0, &Error{Code: "EPIPE", Syscall: "write", Message: "This socket has been ended by the other party"}
 	}
+	if s.hooks.OnDrain != nil {
+		return s.writeWatched(p)
+	}
 	n, err := s.conn.Write(p)
 	if n > 0 {
 		s.bytesWritten.Add(int64(n))
@@ -202,6 +212,22 @@ func (s *Socket) Write(p []byte) (int, error) {
 		err = s.ioError(err, "write")
 	}
 	return n, err
+}
+
+// writeWatched is Write when OnDrain is set: it notices a full send buffer,
+// and fires OnDrain once the bytes that waited for it are all sent.
+func (s *Socket) writeWatched(p []byte) (int, error) {
+	n, waited, err := writeNoticingWait(s.conn, p, func(m int) {
+		s.bytesWritten.Add(int64(m))
+		s.touch()
+	})
+	if err != nil {
+		return n, s.ioError(err, "write")
+	}
+	if waited {
+		s.hooks.OnDrain(s)
+	}
+	return n, nil
 }
 
 // ioError names a read or write failure as Node does ("read ECONNRESET").

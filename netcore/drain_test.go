@@ -1,0 +1,171 @@
+//go:build unix
+
+package netcore
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// drainPayload is far more than the send and receive buffers of a
+// loopback connection together (a few MiB at most with autotuning), so a
+// Write of it must wait for the peer to read.
+const drainPayload = 64 << 20
+
+// TestSocketDrain: a Write that fills the kernel's buffers waits for the
+// peer and then fires OnDrain once; a Write that finds room fires none; with
+// no OnDrain the same Write goes through unobserved.
+func TestSocketDrain(t *testing.T) {
+	for _, network := range []string{"tcp", "unix"} {
+		t.Run(network, func(t *testing.T) {
+			ln := echoListen(t, network)
+			var drains atomic.Int32
+			s := NewSocket(echoDial(t, ln), &SocketHooks{OnDrain: func(*Socket) { drains.Add(1) }}, false)
+			peer, err := ln.Accept()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer peer.Close()
+			peer.SetDeadline(time.Now().Add(echoTestTimeout))
+
+			p := echoRandom(drainPayload)
+			werr := make(chan error, 1)
+			go func() {
+				_, err := s.Write(p)
+				werr <- err
+			}()
+			// The peer reads nothing until the writer has been stuck:
+			// its count stays put for a while below the whole payload.
+			waitStuck(t, s)
+			if n := drains.Load(); n != 0 {
+				t.Errorf("%d drain events while the write waits", n)
+			}
+			got := make([]byte, drainPayload)
+			if _, err := io.ReadFull(peer, got); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-werr; err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, p) {
+				t.Fatal("the peer read other bytes than were written")
+			}
+			if n := drains.Load(); n != 1 {
+				t.Errorf("%d drain events after a write that waited, want 1", n)
+			}
+			if n := s.BytesWritten(); n != drainPayload {
+				t.Errorf("BytesWritten %d, want %d", n, drainPayload)
+			}
+
+			// A small write finds room: no drain.
+			if _, err := s.Write([]byte("ping")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.ReadFull(peer, got[:4]); err != nil || string(got[:4]) != "ping" {
+				t.Fatalf("read %q, %v", got[:4], err)
+			}
+			if n := drains.Load(); n != 1 {
+				t.Errorf("%d drain events after a write that found room, want still 1", n)
+			}
+
+			// A write to a peer that is gone is Node's error, no drain.
+			peer.Close()
+			var werr2 error
+			for range 100 {
+				if _, werr2 = s.Write(p[:64<<10]); werr2 != nil {
+					break
+				}
+			}
+			var ne *Error
+			if !errors.As(werr2, &ne) || (ne.Code != "EPIPE" && ne.Code != "ECONNRESET") || ne.Syscall != "write" {
+				t.Errorf("writing to a closed peer: %v, want write EPIPE or ECONNRESET", werr2)
+			}
+			if n := drains.Load(); n != 1 {
+				t.Errorf("%d drain events after a failed write, want still 1", n)
+			}
+			s.Destroy(nil)
+			if _, err := s.Write([]byte("x")); err == nil {
+				t.Error("Write after Destroy succeeded")
+			}
+		})
+	}
+}
+
+// waitStuck waits until s has written something and its count has not
+// moved for a while: every buffer on the way is full.
+func waitStuck(t *testing.T, s *Socket) {
+	t.Helper()
+	deadline := time.Now().Add(echoTestTimeout)
+	last, since := int64(-1), time.Now()
+	for time.Now().Before(deadline) {
+		n := s.BytesWritten()
+		if n != last {
+			last, since = n, time.Now()
+		} else if n > 0 && time.Since(since) > 200*time.Millisecond {
+			if n >= drainPayload {
+				t.Fatalf("the whole payload (%d bytes) went out with no one reading", n)
+			}
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("the writer never got stuck")
+}
+
+// TestEchoSocketDrain: the echo server's write that waited for a client
+// that does not read fires OnDrain once the client reads again.
+func TestEchoSocketDrain(t *testing.T) {
+	ln := echoListen(t, "tcp")
+	var drains atomic.Int32
+	done := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			done <- err
+			return
+		}
+		c.SetDeadline(time.Now().Add(echoTestTimeout))
+		s := NewSocket(c, &SocketHooks{OnDrain: func(*Socket) { drains.Add(1) }}, false)
+		done <- EchoSocket(s, &EchoOptions{})
+	}()
+	c := echoDial(t, ln)
+	chunk := echoRandom(largeBufSize)
+	var sent bytes.Buffer
+	for {
+		// A write that cannot finish in a while means every buffer on
+		// the way is full: the server waits in a write.
+		c.SetWriteDeadline(time.Now().Add(300 * time.Millisecond))
+		n, err := c.Write(chunk)
+		sent.Write(chunk[:n])
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.SetDeadline(time.Now().Add(echoTestTimeout))
+	if n := drains.Load(); n != 0 {
+		t.Errorf("%d drain events while the server waits", n)
+	}
+	c.(*net.TCPConn).CloseWrite()
+	got, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, sent.Bytes()) {
+		t.Fatalf("echoed %d bytes, want the %d sent", len(got), sent.Len())
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if drains.Load() < 1 {
+		t.Error("no drain event after the server's write waited")
+	}
+}
