@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -287,7 +288,10 @@ func (l *echoLoop) run() {
 		if l.paused {
 			timeout = max(int(time.Until(l.resume)/time.Millisecond), 1)
 		}
-		n, err := unix.EpollWait(l.epfd, l.evs, timeout)
+		n, err := pollNow(l.epfd, l.evs)
+		if n == 0 && err == nil {
+			n, err = unix.EpollWait(l.epfd, l.evs, timeout)
+		}
 		if err != nil && err != unix.EINTR {
 			// Not expected of a valid epoll set: end this loop.
 			l.r.reportError(os.NewSyscallError("epoll_wait", err))
@@ -515,7 +519,7 @@ func (l *echoLoop) onConn(fd int, events uint32) {
 		}
 		return
 	}
-	n, err := unix.Read(fd, l.buf())
+	n, err := rawRead(fd, l.buf())
 	switch {
 	case err == unix.EAGAIN, err == unix.EINTR:
 		return
@@ -560,7 +564,7 @@ func (l *echoLoop) buf() []byte {
 // in s.pend.
 func (l *echoLoop) write(fd int, s *echoSlot, p []byte) error {
 	for len(p) > 0 {
-		n, err := unix.Write(fd, p)
+		n, err := rawWrite(fd, p)
 		if n > 0 {
 			s.written += int64(n)
 			l.written += int64(n)
@@ -583,7 +587,7 @@ func (l *echoLoop) write(fd int, s *echoSlot, p []byte) error {
 // out, goes back to reading from it.
 func (l *echoLoop) flush(fd int, s *echoSlot) {
 	for s.lo < s.hi {
-		n, err := unix.Write(fd, (*s.pend)[s.lo:s.hi])
+		n, err := rawWrite(fd, (*s.pend)[s.lo:s.hi])
 		if n > 0 {
 			s.lo += int32(n)
 			s.written += int64(n)
@@ -686,3 +690,37 @@ func sockaddrToAddr(sa unix.Sockaddr) net.Addr {
 	return nil
 }
 
+// The loops' system calls on their non-blocking descriptors never block:
+// pollNow, rawRead and rawWrite make them without telling the Go scheduler
+// (RawSyscall), which spares the entersyscall and exitsyscall of every
+// call and keeps sysmon asleep; under load most wake-ups find events
+// already waiting. Only a wait that may block (EpollWait with a timeout)
+// goes through the scheduler, so that its thread's P serves others
+// meanwhile.
+
+// pollNow is epoll_wait with a zero timeout: the events already there.
+func pollNow(epfd int, evs []unix.EpollEvent) (int, error) {
+	r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(unsafe.SliceData(evs))), uintptr(len(evs)), 0, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}
+
+// rawRead is read(2) on a non-blocking descriptor.
+func rawRead(fd int, p []byte) (int, error) {
+	r, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}
+
+// rawWrite is write(2) on a non-blocking descriptor.
+func rawWrite(fd int, p []byte) (int, error) {
+	r, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}
