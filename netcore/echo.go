@@ -73,14 +73,6 @@ func (o *EchoOptions) wroteOut(n int) {
 	}
 }
 
-// drained fires the socket's OnDrain, after a write that waited for the
-// client to read has completed.
-func (o *EchoOptions) drained() {
-	if s := o.sock; s != nil && s.hooks.OnDrain != nil {
-		s.hooks.OnDrain(s)
-	}
-}
-
 // EchoStats counts connections and bytes across connections, with atomic
 // operations, so another goroutine may read it at any time. Echo adds the
 // bytes as they move; the connection counts are its caller's. An
