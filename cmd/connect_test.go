@@ -10,7 +10,7 @@ import (
 // splitArgs splits a command line on spaces, keeping 'single-quoted'
 // words whole, as a shell does.
 func splitArgs(s string) []string {
-	var args []string
+	args := []string{} // not nil: cobra reads os.Args when given nil
 	var b strings.Builder
 	inWord, quoted := false, false
 	for _, r := range s {
@@ -113,20 +113,25 @@ func TestConnectUsageErrors(t *testing.T) {
 		{"bad local address", "--local-address localhost 80", "ERR_INVALID_IP_ADDRESS"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			args := splitArgs("connect " + tt.argv)
-			var out, errOut bytes.Buffer
-			code := Run(args, Test(strings.NewReader(""), &out, &errOut), []string{"XDG_CONFIG_HOME=" + t.TempDir()})
-			if code != exitUsage {
-				t.Errorf("exit %d, want 2 (stderr %q)", code, errOut.String())
-			}
-			if !strings.Contains(errOut.String(), tt.want) || strings.Count(errOut.String(), "\n") != 1 {
-				t.Errorf("stderr %q, want one line with %q", errOut.String(), tt.want)
-			}
-			if out.Len() != 0 {
-				t.Errorf("stdout %q", out.String())
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkUsageError(t, "connect "+tt.argv, tt.want) })
+	}
+}
+
+// checkUsageError runs nodenet with argv (split on spaces) and checks the
+// answer to a usage error: exit 2, one line on stderr that contains want,
+// nothing on stdout.
+func checkUsageError(t *testing.T, argv, want string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := Run(splitArgs(argv), Test(strings.NewReader(""), &out, &errOut), []string{"XDG_CONFIG_HOME=" + t.TempDir()})
+	if code != exitUsage {
+		t.Errorf("exit %d, want 2 (stderr %q)", code, errOut.String())
+	}
+	if !strings.Contains(errOut.String(), want) || strings.Count(errOut.String(), "\n") != 1 {
+		t.Errorf("stderr %q, want one line with %q", errOut.String(), want)
+	}
+	if out.Len() != 0 {
+		t.Errorf("stdout %q", out.String())
 	}
 }
 

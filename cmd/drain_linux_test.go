@@ -147,21 +147,7 @@ func TestEchoDrainEvent(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			chunk := bytes.Repeat([]byte("0123456789abcdef"), 4096)
-			var sent int
-			for {
-				// A write that cannot finish in a while means every
-				// buffer on the way is full: echo waits in a write.
-				c.SetWriteDeadline(time.Now().Add(300 * time.Millisecond))
-				n, err := c.Write(chunk)
-				sent += n
-				if errors.Is(err, os.ErrDeadlineExceeded) {
-					break
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-			}
+			sent := fillUntilStuck(t, c)
 			if n := p.count(`"event":"drain"`); n != 0 {
 				t.Errorf("%d drain events while the client is not reading", n)
 			}
@@ -171,7 +157,7 @@ func TestEchoDrainEvent(t *testing.T) {
 			if err != nil && !errors.Is(err, syscall.ECONNRESET) {
 				t.Fatal(err)
 			}
-			if len(got) != sent {
+			if int64(len(got)) != sent {
 				t.Errorf("echoed %d bytes of %d", len(got), sent)
 			}
 			p.waitCount(t, `^\{"event":"drain","time":"[^"]+","id":1\}$`, 1)

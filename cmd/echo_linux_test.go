@@ -37,6 +37,32 @@ var echoPaths = []struct {
 	{"socket", []string{"--timeout", "1h"}},
 }
 
+// fillUntilStuck writes to c, 64 KiB at a time, until a write cannot
+// finish within half a second: every buffer on the way is full, so the
+// server waits in a write and takes no more. It returns the bytes written,
+// and fails the test when the server took 256 MiB from a client that reads
+// nothing (a server that buffers without bound would take it all).
+func fillUntilStuck(t *testing.T, c net.Conn) int64 {
+	t.Helper()
+	chunk := bytes.Repeat([]byte("0123456789abcdef"), 4096)
+	var sent int64
+	for {
+		c.SetWriteDeadline(time.Now().Add(500 * time.Millisecond))
+		n, err := c.Write(chunk)
+		sent += int64(n)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			c.SetWriteDeadline(time.Time{})
+			return sent
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sent > 256<<20 {
+			t.Fatalf("the server took %d bytes from a client that reads nothing", sent)
+		}
+	}
+}
+
 // echoProc is a `nodenet echo` process, its stderr collected line by line.
 type echoProc struct {
 	cmd  *exec.Cmd
@@ -281,23 +307,7 @@ func TestEchoReliability(t *testing.T) {
 			// taking data. A server that buffered without bound would
 			// take it all.
 			quiet := echoGreeted(t, p.addr)
-			chunk := bytes.Repeat([]byte("0123456789abcdef"), 4096) // 64 KiB
-			const sendCap = 256 << 20
-			var sent int64
-			for {
-				quiet.SetWriteDeadline(time.Now().Add(500 * time.Millisecond))
-				n, err := quiet.Write(chunk)
-				sent += int64(n)
-				if errors.Is(err, os.ErrDeadlineExceeded) {
-					break
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				if sent > sendCap {
-					t.Fatalf("the server took %d bytes from a client that reads nothing", sent)
-				}
-			}
+			sent := fillUntilStuck(t, quiet)
 			st := p.stats(t)
 			st = p.stats(t) // one whole interval after the writes stopped
 			held := st.BytesRead - (st.BytesWritten - 7*st.Accepted)

@@ -113,20 +113,7 @@ func TestEchoUsageErrors(t *testing.T) {
 		{"bad fd", "--fd x", "ERR_INVALID_ARG_VALUE"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			args := append([]string{"echo"}, splitArgs(tt.argv)...)
-			var out, errOut bytes.Buffer
-			code := Run(args, Test(strings.NewReader(""), &out, &errOut), []string{"XDG_CONFIG_HOME=" + t.TempDir()})
-			if code != exitUsage {
-				t.Errorf("exit %d, want 2 (stderr %q)", code, errOut.String())
-			}
-			if !strings.Contains(errOut.String(), tt.want) || strings.Count(errOut.String(), "\n") != 1 {
-				t.Errorf("stderr %q, want one line with %q", errOut.String(), tt.want)
-			}
-			if out.Len() != 0 {
-				t.Errorf("stdout %q", out.String())
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkUsageError(t, "echo "+tt.argv, tt.want) })
 	}
 }
 

@@ -147,6 +147,22 @@ func inherit(t *testing.T, ln net.Listener, env []string, args ...string) (*exec
 	return c, &out, &errb
 }
 
+// listenToInherit opens a listener for a child to inherit: TCP on a fresh
+// loopback port, or a Unix socket in a temporary directory. It returns the
+// listener and its address.
+func listenToInherit(t *testing.T, network string) (net.Listener, string) {
+	t.Helper()
+	addr := "127.0.0.1:0"
+	if network == "unix" {
+		addr = filepath.Join(shortDir(t), "fd.sock")
+	}
+	ln, err := net.Listen(network, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln, ln.Addr().String()
+}
+
 // fetch connects to addr and returns everything it sends.
 func fetch(t *testing.T, network, addr string) string {
 	t.Helper()
@@ -166,15 +182,7 @@ func TestListenInheritedFD(t *testing.T) {
 	nn := nodenetPath(t)
 	for _, network := range []string{"tcp", "unix"} {
 		t.Run(network, func(t *testing.T) {
-			addr := "127.0.0.1:0"
-			if network == "unix" {
-				addr = filepath.Join(shortDir(t), "fd.sock")
-			}
-			ln, err := net.Listen(network, addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			addr = ln.Addr().String()
+			ln, addr := listenToInherit(t, network)
 			c, out, errb := inherit(t, ln, nil, nn, "listen", "--fd", "3")
 			if got := fetch(t, network, addr); got != "served from an inherited socket\n" {
 				t.Errorf("client read %q", got)
@@ -195,15 +203,7 @@ func TestEchoInheritedFD(t *testing.T) {
 	nn := nodenetPath(t)
 	for _, network := range []string{"tcp", "unix"} {
 		t.Run(network, func(t *testing.T) {
-			addr := "127.0.0.1:0"
-			if network == "unix" {
-				addr = filepath.Join(shortDir(t), "fd.sock")
-			}
-			ln, err := net.Listen(network, addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			addr = ln.Addr().String()
+			ln, addr := listenToInherit(t, network)
 			c, _, errb := inherit(t, ln, nil, nn, "echo", "--fd", "3")
 			for i := range 3 {
 				conn, err := net.DialTimeout(network, addr, peerTimeout)

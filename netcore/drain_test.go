@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -137,20 +136,7 @@ func TestEchoSocketDrain(t *testing.T) {
 	c := echoDial(t, ln)
 	chunk := echoRandom(largeBufSize)
 	var sent bytes.Buffer
-	for {
-		// A write that cannot finish in a while means every buffer on
-		// the way is full: the server waits in a write.
-		c.SetWriteDeadline(time.Now().Add(300 * time.Millisecond))
-		n, err := c.Write(chunk)
-		sent.Write(chunk[:n])
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	c.SetDeadline(time.Now().Add(echoTestTimeout))
+	echoFill(t, c, chunk, &sent)
 	if n := drains.Load(); n != 0 {
 		t.Errorf("%d drain events while the server waits", n)
 	}

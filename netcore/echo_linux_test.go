@@ -194,21 +194,7 @@ func TestEchoReactorBackPressure(t *testing.T) {
 	echoServeReactor(t, r, ln)
 	c := echoDial(t, ln)
 	chunk := echoRandom(largeBufSize)
-	var sent int64
-	for {
-		c.SetWriteDeadline(time.Now().Add(300 * time.Millisecond))
-		n, err := c.Write(chunk)
-		sent += int64(n)
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if sent > 1<<30 {
-			t.Fatal("the server took 1 GiB without anyone reading its echo")
-		}
-	}
+	echoFill(t, c, chunk, nil)
 	if held := stats.BytesRead.Load() - stats.BytesWritten.Load(); held < 0 || held > largeBufSize {
 		t.Errorf("the server holds %d bytes read and not yet written; want at most one buffer (%d)", held, largeBufSize)
 	}
@@ -252,18 +238,7 @@ func TestEchoReactorDrain(t *testing.T) {
 	c := echoDial(t, ln)
 	chunk := echoRandom(largeBufSize)
 	var sent bytes.Buffer
-	for {
-		c.SetWriteDeadline(time.Now().Add(300 * time.Millisecond))
-		n, err := c.Write(chunk)
-		sent.Write(chunk[:n])
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	c.SetDeadline(time.Now().Add(echoTestTimeout))
+	echoFill(t, c, chunk, &sent)
 	mu.Lock()
 	if len(drains) != 0 {
 		t.Errorf("OnDrain fired %d times while the client was not reading", len(drains))

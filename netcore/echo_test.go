@@ -115,6 +115,34 @@ func echoRoundTrip(t testing.TB, c net.Conn, payload []byte) []byte {
 	return got
 }
 
+// echoFill writes chunk to c, again and again, until a write cannot finish
+// within 300 ms: every buffer on the way is full, so the server is waiting
+// in a write and reads nothing more. It returns the number of bytes
+// written, and keeps them in keep when keep is not nil. It fails the test
+// when 1 GiB went in without anyone reading the echo.
+func echoFill(t testing.TB, c net.Conn, chunk []byte, keep *bytes.Buffer) int64 {
+	t.Helper()
+	var sent int64
+	for {
+		c.SetWriteDeadline(time.Now().Add(300 * time.Millisecond))
+		n, err := c.Write(chunk)
+		sent += int64(n)
+		if keep != nil {
+			keep.Write(chunk[:n])
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			c.SetWriteDeadline(time.Now().Add(echoTestTimeout))
+			return sent
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sent > 1<<30 {
+			t.Fatal("the server took 1 GiB without anyone reading its echo")
+		}
+	}
+}
+
 func echoRandom(n int) []byte {
 	b := make([]byte, n)
 	r := rand.New(rand.NewPCG(uint64(n), 7))
@@ -282,23 +310,7 @@ func TestEchoBackPressure(t *testing.T) {
 			res := echoServeOnce(t, ln, &EchoOptions{Stats: stats}, tt.wrap)
 			c := echoDial(t, ln)
 			chunk := echoRandom(largeBufSize)
-			var sent int64
-			for {
-				// A write that cannot finish in a while means every
-				// buffer on the way is full: the server stopped reading.
-				c.SetWriteDeadline(time.Now().Add(300 * time.Millisecond))
-				n, err := c.Write(chunk)
-				sent += int64(n)
-				if errors.Is(err, os.ErrDeadlineExceeded) {
-					break
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				if sent > 1<<30 {
-					t.Fatal("the server took 1 GiB without anyone reading its echo")
-				}
-			}
+			echoFill(t, c, chunk, nil)
 			held := stats.BytesRead.Load() - stats.BytesWritten.Load()
 			if held < 0 || held > largeBufSize {
 				t.Errorf("the server holds %d bytes read and not yet written; want at most one buffer (%d)", held, largeBufSize)
