@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"net"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -140,14 +139,7 @@ func TestEchoSocketDrain(t *testing.T) {
 	if n := drains.Load(); n != 0 {
 		t.Errorf("%d drain events while the server waits", n)
 	}
-	c.(*net.TCPConn).CloseWrite()
-	got, err := io.ReadAll(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, sent.Bytes()) {
-		t.Fatalf("echoed %d bytes, want the %d sent", len(got), sent.Len())
-	}
+	echoEndAndRead(t, c, sent.Bytes())
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}

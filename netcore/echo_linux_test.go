@@ -244,14 +244,7 @@ func TestEchoReactorDrain(t *testing.T) {
 		t.Errorf("OnDrain fired %d times while the client was not reading", len(drains))
 	}
 	mu.Unlock()
-	c.(*net.TCPConn).CloseWrite()
-	got, err := io.ReadAll(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, sent.Bytes()) {
-		t.Fatalf("echoed %d bytes, want the %d sent", len(got), sent.Len())
-	}
+	echoEndAndRead(t, c, sent.Bytes())
 	mu.Lock()
 	defer mu.Unlock()
 	if len(drains) == 0 {

@@ -143,6 +143,20 @@ func echoFill(t testing.TB, c net.Conn, chunk []byte, keep *bytes.Buffer) int64 
 	}
 }
 
+// echoEndAndRead half-closes c, reads until the server ends, and fails
+// the test unless what came back is want.
+func echoEndAndRead(t testing.TB, c net.Conn, want []byte) {
+	t.Helper()
+	c.(interface{ CloseWrite() error }).CloseWrite()
+	got, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("echoed %d bytes, want the %d sent", len(got), len(want))
+	}
+}
+
 func echoRandom(n int) []byte {
 	b := make([]byte, n)
 	r := rand.New(rand.NewPCG(uint64(n), 7))
