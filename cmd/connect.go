@@ -41,6 +41,10 @@ type ConnectOptions struct {
 	RST            bool
 	BlockRules     []string
 	BlockListFile  string
+
+	// ProxyURL is --proxy (or NODENET_PROXY); Proxy is it parsed.
+	ProxyURL string
+	Proxy    *netcore.Proxy
 }
 
 // NewCmdConnect builds `nodenet connect`.
@@ -116,6 +120,9 @@ nothing is truncated (--allow-half-open=true|false forces either).`,
 					return usageErrorf("--%s %v: a duration cannot be negative", d.name, d.v)
 				}
 			}
+			if err := opts.parseProxy(cmd, f); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -144,6 +151,7 @@ nothing is truncated (--allow-half-open=true|false forces either).`,
 	fl.BoolVar(&opts.RST, "rst", false, "close with a TCP RST instead of a FIN (resetAndDestroy)")
 	fl.StringArrayVar(&opts.BlockRules, "block", nil, "refuse to connect to `RULE` (address, A-B, NET/PREFIX or a Node rule); repeatable")
 	fl.StringVar(&opts.BlockListFile, "blocklist", "", "refuse to connect to the addresses of rule `FILE`")
+	fl.StringVar(&opts.ProxyURL, "proxy", "", "connect through `URL`: socks5://, socks5h:// or http://[user:pass@]host:port (default: $NODENET_PROXY)")
 	cmd.MarkFlagsMutuallyExclusive("zero", "send")
 	return cmd
 }
@@ -200,6 +208,7 @@ func connectRun(ctx context.Context, opts *ConnectOptions) error {
 	if bl != nil {
 		copts.BlockList = bl
 	}
+	copts.Proxy = opts.Proxy
 	sigs, stopSignals := signals()
 	defer stopSignals()
 

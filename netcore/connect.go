@@ -51,6 +51,10 @@ type ConnectOptions struct {
 	Hooks *SocketHooks
 	// Resolver looks host names up; nil means net.DefaultResolver.
 	Resolver *net.Resolver
+	// Proxy, when set, connects through a SOCKS5 or HTTP CONNECT proxy
+	// (see ParseProxy): Host and Port are the target, and the socket's
+	// remote address is the proxy's.
+	Proxy *Proxy
 }
 
 // DefaultAttemptTimeout is Node's autoSelectFamilyAttemptTimeout.
@@ -71,12 +75,29 @@ func Connect(ctx context.Context, opts ConnectOptions) (*Socket, error) {
 	if hooks == nil {
 		hooks = &noHooks
 	}
+	if opts.Proxy != nil {
+		c, err := dialProxy(ctx, opts, hooks)
+		if err != nil {
+			return nil, err
+		}
+		return connected(c, opts, hooks), nil
+	}
+	c, err := dialTCP(ctx, opts, hooks)
+	if err != nil {
+		return nil, err
+	}
+	return connected(c, opts, hooks), nil
+}
+
+// dialTCP is Connect without the Socket: the connection to opts.Path, or
+// to Host and Port with happy eyeballs.
+func dialTCP(ctx context.Context, opts ConnectOptions, hooks *SocketHooks) (net.Conn, error) {
 	if opts.Path != "" {
 		c, err := dialPath(ctx, opts.Path)
 		if err != nil {
 			return nil, pathError(err, "connect", opts.Path)
 		}
-		return connected(c, opts, hooks), nil
+		return c, nil
 	}
 	if opts.Port < 0 || opts.Port > 65535 {
 		return nil, badPortError("Port", strconv.Itoa(opts.Port))
@@ -158,7 +179,7 @@ func Connect(ctx context.Context, opts ConnectOptions) (*Socket, error) {
 		attemptTimedOut := err != nil && ctx.Err() == nil && (actx.Err() != nil || isTimeout(err))
 		cancel()
 		if err == nil {
-			return connected(c, opts, hooks), nil
+			return c, nil
 		}
 		if ctx.Err() != nil {
 			// The caller's deadline (--connect-timeout) or cancellation.
