@@ -88,7 +88,7 @@ nothing is truncated (--allow-half-open=true|false forces either).`,
 					return usageErrorf("-U PATH takes no PORT or HOST argument")
 				}
 			} else {
-				host, port, hasPort, err := netcore.ParseEndpointArgs(args)
+				host, port, hasPort, err := netcore.ParseEndpointArgs(ncOrder(args))
 				if err != nil {
 					return err
 				}

@@ -34,6 +34,7 @@ func TestScripts(t *testing.T) {
 			}
 			return nil
 		},
-		Cmds: scriptCmds,
+		Cmds:      scriptCmds,
+		Condition: scriptCondition,
 	})
 }
