@@ -42,6 +42,9 @@ type ConnectOptions struct {
 	BlockRules     []string
 	BlockListFile  string
 
+	// Ports is -z's port list ("20-25,80,443"): a scan.
+	Ports []int
+
 	// ProxyURL is --proxy (or NODENET_PROXY); Proxy is it parsed.
 	ProxyURL string
 	Proxy    *netcore.Proxy
@@ -83,7 +86,12 @@ nothing is truncated (--allow-half-open=true|false forces either).`,
 			} else if v6 {
 				opts.Family = 6
 			}
-			if opts.Path != "" {
+			if ports, host, ok, err := portListArgs(opts.Zero, args); ok || err != nil {
+				if err != nil {
+					return err
+				}
+				opts.Ports, opts.Host = ports, host
+			} else if opts.Path != "" {
 				if len(args) > 0 {
 					return usageErrorf("-U PATH takes no PORT or HOST argument")
 				}
@@ -209,6 +217,9 @@ func connectRun(ctx context.Context, opts *ConnectOptions) error {
 		copts.BlockList = bl
 	}
 	copts.Proxy = opts.Proxy
+	if opts.Ports != nil {
+		return scanRun(ctx, opts, copts)
+	}
 	sigs, stopSignals := signals()
 	defer stopSignals()
 
