@@ -42,6 +42,9 @@ type ConnectOptions struct {
 	BlockRules     []string
 	BlockListFile  string
 
+	StreamFlags
+	Telnet bool // --telnet
+
 	// Ports is -z's port list ("20-25,80,443"): a scan.
 	Ports []int
 
@@ -128,7 +131,7 @@ nothing is truncated (--allow-half-open=true|false forces either).`,
 					return usageErrorf("--%s %v: a duration cannot be negative", d.name, d.v)
 				}
 			}
-			if err := opts.parseProxy(cmd, f); err != nil {
+			if err := opts.netcatArgs(cmd, f); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -159,13 +162,15 @@ nothing is truncated (--allow-half-open=true|false forces either).`,
 	fl.BoolVar(&opts.RST, "rst", false, "close with a TCP RST instead of a FIN (resetAndDestroy)")
 	fl.StringArrayVar(&opts.BlockRules, "block", nil, "refuse to connect to `RULE` (address, A-B, NET/PREFIX or a Node rule); repeatable")
 	fl.StringVar(&opts.BlockListFile, "blocklist", "", "refuse to connect to the addresses of rule `FILE`")
+	addStreamFlags(fl, &opts.StreamFlags)
+	fl.BoolVar(&opts.Telnet, "telnet", false, "answer telnet option negotiation by refusing it, and strip it from the output")
 	fl.StringVar(&opts.ProxyURL, "proxy", "", "connect through `URL`: socks5://, socks5h:// or http://[user:pass@]host:port (default: $NODENET_PROXY)")
 	cmd.MarkFlagsMutuallyExclusive("zero", "send")
 	return cmd
 }
 
 // connectRun connects and relays until the conversation is over.
-func connectRun(ctx context.Context, opts *ConnectOptions) error {
+func connectRun(ctx context.Context, opts *ConnectOptions) (err error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -220,6 +225,21 @@ func connectRun(ctx context.Context, opts *ConnectOptions) error {
 	if opts.Ports != nil {
 		return scanRun(ctx, opts, copts)
 	}
+	var in io.Reader = opts.IO.In
+	if opts.Send != nil {
+		in = strings.NewReader(*opts.Send)
+	}
+	var ss *streams
+	if !opts.Zero {
+		if ss, err = opts.StreamFlags.open(opts.IO, in, opts.Telnet); err != nil {
+			return err
+		}
+		defer func() {
+			if cerr := ss.close(); err == nil {
+				err = cerr
+			}
+		}()
+	}
 	sigs, stopSignals := signals()
 	defer stopSignals()
 
@@ -241,13 +261,10 @@ func connectRun(ctx context.Context, opts *ConnectOptions) error {
 		return nil
 	}
 
-	var in io.Reader = opts.IO.In
-	if opts.Send != nil {
-		in = strings.NewReader(*opts.Send)
-	}
+	ss.connected(sock)
 	done := make(chan error, 1)
 	go func() {
-		done <- netcore.Relay(sock, in, opts.IO.Out, netcore.RelayOptions{NoShutdown: opts.NoShutdown})
+		done <- netcore.Relay(sock, ss.in, ss.out, netcore.RelayOptions{NoShutdown: opts.NoShutdown})
 	}()
 	select {
 	case err = <-done:

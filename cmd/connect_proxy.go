@@ -8,6 +8,30 @@ import (
 	"github.com/nodenet/nodenet/netcore"
 )
 
+// netcatArgs reads --proxy and checks the netcat flags' combinations.
+func (o *ConnectOptions) netcatArgs(cmd *cobra.Command, f *Factory) error {
+	if err := o.StreamFlags.check(); err != nil {
+		return err
+	}
+	if o.Send != nil && o.RecvOnly {
+		return usageErrorf("--send and --recv-only cannot be used together")
+	}
+	if err := o.parseProxy(cmd, f); err != nil {
+		return err
+	}
+	if o.Ports != nil {
+		switch {
+		case o.Path != "":
+			return usageErrorf("-z with a port list scans TCP ports: it cannot be used with -U PATH")
+		case o.Proxy != nil:
+			return usageErrorf("-z with a port list scans directly: it cannot go through --proxy")
+		case o.Wait > 0:
+			return usageErrorf("--wait waits for one port: it cannot be used with a port list")
+		}
+	}
+	return nil
+}
+
 // parseProxy reads --proxy, or NODENET_PROXY when the flag is not set
 // (never the ambient ALL_PROXY, which is meant for HTTP clients). An empty
 // --proxy="" turns NODENET_PROXY off.

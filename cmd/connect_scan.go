@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -59,7 +60,8 @@ func scanRun(ctx context.Context, opts *ConnectOptions, copts netcore.ConnectOpt
 	so.OnResult = func(r netcore.ScanResult) {
 		if !r.Open {
 			if l.On(1) {
-				l.Emit("connectionAttemptFailed", append([]Field{{"address", r.Address}, {"port", r.Port}, {"family", r.Family}}, errorFields(r.Err)...)...)
+				l.Emit("connectionAttemptFailed", Field{"address", r.Address}, Field{"port", r.Port}, Field{"family", r.Family},
+					Field{"code", errorCode(r.Err)}, Field{"error", r.Err.Error()})
 			}
 			return
 		}
@@ -100,4 +102,13 @@ func scanRun(ctx context.Context, opts *ConnectOptions, copts netcore.ConnectOpt
 		return &ExitError{Code: exitFailure}
 	}
 	return nil
+}
+
+// errorCode is Node's err.code of err, or "" when it has none.
+func errorCode(err error) string {
+	var ne *netcore.Error
+	if errors.As(err, &ne) {
+		return ne.Code
+	}
+	return ""
 }

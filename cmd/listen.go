@@ -165,6 +165,7 @@ type ListenOptions struct {
 	Factory *Factory
 
 	ServerFlags
+	StreamFlags
 	KeepOpen   bool
 	NoShutdown bool
 }
@@ -198,6 +199,9 @@ end; a second one closes them at once.`,
 			if err := opts.ServerFlags.parse(args); err != nil {
 				return err
 			}
+			if err := opts.StreamFlags.check(); err != nil {
+				return err
+			}
 			if !cmd.Flags().Changed("allow-half-open") {
 				opts.AllowHalfOpen = !f.IO.StdinIsTTY()
 			}
@@ -210,12 +214,13 @@ end; a second one closes them at once.`,
 	addServerFlags(cmd.Flags(), &opts.ServerFlags)
 	cmd.Flags().BoolVarP(&opts.KeepOpen, "keep-open", "k", false, "keep accepting: all clients to stdout, stdin to all clients")
 	cmd.Flags().BoolVar(&opts.NoShutdown, "no-shutdown", false, "never half-close on stdin's end; end when the client ends")
+	addStreamFlags(cmd.Flags(), &opts.StreamFlags)
 	return cmd
 }
 
 // listenRun listens and relays until the connection (or, with -k, the
 // server) is over.
-func listenRun(ctx context.Context, opts *ListenOptions) error {
+func listenRun(ctx context.Context, opts *ListenOptions) (err error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -223,6 +228,15 @@ func listenRun(ctx context.Context, opts *ListenOptions) error {
 	if err != nil {
 		return err
 	}
+	ss, err := opts.StreamFlags.open(opts.IO, opts.IO.In, false)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := ss.close(); err == nil {
+			err = cerr
+		}
+	}()
 	l := opts.Events
 	var onTimeout func(*netcore.Socket)
 	if opts.Timeout > 0 {
@@ -235,9 +249,10 @@ func listenRun(ctx context.Context, opts *ListenOptions) error {
 	var srv *netcore.Server
 	result := make(chan error, 1)
 	if opts.KeepOpen {
-		h := &hub{out: opts.IO.Out, clients: map[*netcore.Socket]struct{}{}, noShutdown: opts.NoShutdown, events: l}
-		go h.broadcast(opts.IO.In)
+		h := &hub{out: ss.out, clients: map[*netcore.Socket]struct{}{}, noShutdown: opts.NoShutdown, events: l}
+		go h.broadcast(ss.inOrEmpty())
 		handler = func(s *netcore.Socket) {
+			ss.connected(s)
 			if opts.Timeout > 0 {
 				s.SetTimeout(opts.Timeout)
 			}
@@ -250,7 +265,8 @@ func listenRun(ctx context.Context, opts *ListenOptions) error {
 			if opts.Timeout > 0 {
 				s.SetTimeout(opts.Timeout)
 			}
-			err := netcore.Relay(s, opts.IO.In, opts.IO.Out, netcore.RelayOptions{NoShutdown: opts.NoShutdown})
+			ss.connected(s)
+			err := netcore.Relay(s, ss.in, ss.out, netcore.RelayOptions{NoShutdown: opts.NoShutdown})
 			if errors.Is(err, net.ErrClosed) {
 				err = nil // destroyed by a signal or by --timeout, as asked
 			}

@@ -158,8 +158,14 @@ func dialProxy(ctx context.Context, opts ConnectOptions, hooks *SocketHooks) (ne
 	}
 	if err != nil {
 		c.Close()
-		if ctx.Err() != nil {
-			return nil, dialError(ctx.Err(), Attempt{Address: p.Host, Port: p.Port})
+		// The conn's deadline is ctx's, and may fire a moment before
+		// ctx says so.
+		if ctx.Err() != nil || isTimeout(err) {
+			cause := ctx.Err()
+			if cause == nil {
+				cause = errTimeout
+			}
+			return nil, dialError(cause, Attempt{Address: p.Host, Port: p.Port})
 		}
 		return nil, p.tunnelError(target, err)
 	}
