@@ -160,7 +160,9 @@ func (e *hexError) Error() string { return "--hex: " + e.err.Error() }
 func (e *hexError) Unwrap() error { return e.err }
 
 // replyTo is a writer whose target, the socket, is known only once
-// connected.
+// connected. An answer that cannot be sent (our side has ended, and
+// TCP cannot send after its FIN) is dropped: the relay reports the
+// socket's own failures.
 type replyTo struct {
 	mu sync.Mutex
 	w  io.Writer
@@ -176,10 +178,10 @@ func (r *replyTo) Write(p []byte) (int, error) {
 	r.mu.Lock()
 	w := r.w
 	r.mu.Unlock()
-	if w == nil {
-		return len(p), nil // nothing was received before the connection
+	if w != nil {
+		w.Write(p) //nolint:errcheck // see above
 	}
-	return w.Write(p)
+	return len(p), nil
 }
 
 // unwrapPath drops os.PathError's "open FILE:" when the caller names the
