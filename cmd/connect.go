@@ -76,7 +76,13 @@ nothing is truncated (--allow-half-open=true|false forces either).`,
   nodenet connect 80 example.com --send 'HEAD / HTTP/1.0\r\n\r\n'
 
   # Wait until a server accepts (wait-for-it), then exit
-  nodenet connect -z --wait 30s 127.0.0.1:5432`,
+  nodenet connect -z --wait 30s 127.0.0.1:5432
+
+  # Which of these ports accept (nc -z)
+  nodenet connect -z 20-25,80,443 example.com
+
+  # ssh through a SOCKS proxy that looks names up
+  ssh -o ProxyCommand='nodenet connect --proxy socks5h://127.0.0.1:1080 %h %p' host`,
 		Args: cobra.MaximumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.IO = f.IO
