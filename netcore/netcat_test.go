@@ -67,7 +67,7 @@ func TestHexDumpGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := d.Received(io.Discard)
-	io.WriteString(out, "HTTP/1.0 200 OK\r\n")                               //nolint:errcheck // io.Discard
+	io.WriteString(out, "HTTP/1.0 200 OK\r\n")                                 //nolint:errcheck // io.Discard
 	out.Write([]byte{0, 1, 2, 0x7f, 0x80, 0xff, ' ', '~', 'x'})                // non-printing bytes
 	io.WriteString(d.SentTo(io.Discard), "sixteen bytes!!!seventeen bytes!!!") //nolint:errcheck // io.Discard
 	d.Dump('<', nil)

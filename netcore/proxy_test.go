@@ -122,7 +122,7 @@ func TestProxySOCKSReply(t *testing.T) {
 	got := make(chan []byte, 1)
 	host, port := fakeProxy(t, func(c net.Conn) {
 		b := make([]byte, 3)
-		io.ReadFull(c, b) //nolint:errcheck // checked through got
+		io.ReadFull(c, b)     //nolint:errcheck // checked through got
 		c.Write([]byte{5, 0}) //nolint:errcheck // the client reports
 		req := make([]byte, 4+1+len("target.example")+2)
 		io.ReadFull(c, req) //nolint:errcheck // checked through got
@@ -199,10 +199,7 @@ func TestProxyHTTPErrors(t *testing.T) {
 			})
 			_, err := proxyConnect(t, "http", host, port, "127.0.0.1", 80, 10*time.Second)
 			var ne *Error
-			want := tt.want
-			if strings.Contains(want, "%s") {
-				want = strings.Replace(want, "%s", net.JoinHostPort(host, strconv.Itoa(port)), 1)
-			}
+			want := strings.Replace(tt.want, "%s", net.JoinHostPort(host, strconv.Itoa(port)), 1)
 			if !errors.As(err, &ne) || ne.Code != "ERR_PROXY_TUNNEL" || !strings.HasSuffix(err.Error(), want) {
 				t.Fatalf("err = %v, want ERR_PROXY_TUNNEL ending %q", err, want)
 			}

@@ -36,12 +36,12 @@ type TelnetFilter struct {
 }
 
 const (
-	tnData uint8 = iota
-	tnCR         // a CR was the last data byte
-	tnIAC        // IAC seen
-	tnVerb       // IAC WILL/WONT/DO/DONT seen: the option comes next
-	tnSB         // inside a subnegotiation
-	tnSBIAC      // IAC seen inside a subnegotiation
+	tnData  uint8 = iota
+	tnCR          // a CR was the last data byte
+	tnIAC         // IAC seen
+	tnVerb        // IAC WILL/WONT/DO/DONT seen: the option comes next
+	tnSB          // inside a subnegotiation
+	tnSBIAC       // IAC seen inside a subnegotiation
 )
 
 // NewTelnetFilter returns a filter writing data to out and answers to
