@@ -36,9 +36,9 @@ func (d *HexDumper) Err() error {
 	return d.err
 }
 
-// Dump writes the lines of one chunk: dir is '>' (sent) or '<'
+// dump writes the lines of one chunk: dir is '>' (sent) or '<'
 // (received).
-func (d *HexDumper) Dump(dir byte, p []byte) {
+func (d *HexDumper) dump(dir byte, p []byte) {
 	if len(p) == 0 {
 		return
 	}
@@ -104,7 +104,7 @@ type hexReader struct {
 
 func (h *hexReader) Read(p []byte) (int, error) {
 	n, err := h.r.Read(p)
-	h.d.Dump('>', p[:n])
+	h.d.dump('>', p[:n])
 	return n, err
 }
 
@@ -115,6 +115,6 @@ type hexWriter struct {
 }
 
 func (h *hexWriter) Write(p []byte) (int, error) {
-	h.d.Dump(h.dir, p)
+	h.d.dump(h.dir, p)
 	return h.w.Write(p)
 }

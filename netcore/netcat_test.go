@@ -70,7 +70,7 @@ func TestHexDumpGolden(t *testing.T) {
 	io.WriteString(out, "HTTP/1.0 200 OK\r\n")                                 //nolint:errcheck // io.Discard
 	out.Write([]byte{0, 1, 2, 0x7f, 0x80, 0xff, ' ', '~', 'x'})                // non-printing bytes
 	io.WriteString(d.SentTo(io.Discard), "sixteen bytes!!!seventeen bytes!!!") //nolint:errcheck // io.Discard
-	d.Dump('<', nil)
+	d.dump('<', nil)
 	if sent.String() != "GET / HTTP/1.0\r\nHost: example.com\r\n\r\n" {
 		t.Errorf("Sent changed the bytes: %q", sent.String())
 	}

@@ -3,6 +3,7 @@ package netcore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"slices"
@@ -120,4 +121,14 @@ func TestScanBlocked(t *testing.T) {
 	if !errors.As(err, &ne) || ne.Code != "ERR_IP_BLOCKED" {
 		t.Fatalf("err = %v, want ERR_IP_BLOCKED", err)
 	}
+}
+
+func ExampleParsePorts() {
+	ports, _ := ParsePorts("443,20-22,80")
+	fmt.Println(ports)
+	_, err := ParsePorts("80-20")
+	fmt.Println(err)
+	// Output:
+	// [20 21 22 80 443]
+	// ERR_SOCKET_BAD_PORT: Port should be >= 0 and < 65536. Received type string ('80-20').
 }
