@@ -26,7 +26,7 @@ type StreamFlags struct {
 // addStreamFlags registers the shared netcat flags on fl.
 func addStreamFlags(fl *pflag.FlagSet, o *StreamFlags) {
 	fl.BoolVar(&o.CRLF, "crlf", false, "send LF as CRLF (a CRLF stays as it is)")
-	fl.StringVar(&o.Hex, "hex", "", "hex dump of both directions ('>' sent, '<' received) on stderr, or in `FILE` with --hex=FILE")
+	fl.StringVar(&o.Hex, "hex", "", "hex dump of both directions ('>' sent, '<' received) on stderr; --hex=`FILE` writes it to FILE")
 	fl.Lookup("hex").NoOptDefVal = "-"
 	fl.BoolVar(&o.SendOnly, "send-only", false, "only send stdin: what the peer sends is read and thrown away")
 	fl.BoolVar(&o.RecvOnly, "recv-only", false, "only receive: stdin is not read, and our side ends (FIN) at once")
