@@ -59,9 +59,9 @@ type loopSlot struct{ st *loopState }
 // loopState is what a connection needs beyond its open slot: bytes still
 // to echo while its client does not read, or the Server's view of it.
 type loopState struct {
-	pend          *[]byte // bytes still to echo while the client does not read
-	lo, hi        int32   // the unsent part of *pend
-	big           bool    // pend is a buffer of its own, not the pool's
+	pend          *[]byte      // bytes still to echo while the client does not read
+	lo, hi        int32        // the unsent part of *pend
+	big           bool         // pend is a buffer of its own, not the pool's
 	conn          *reactorConn // nil unless the Server watches connections
 	read, written int64
 }
