@@ -3,7 +3,8 @@ package cmd
 import "github.com/spf13/cobra"
 
 // emptyFlags refuses a flag given as an empty string, which would
-// otherwise read as not given at all: `listen -U ''` would listen on TCP.
+// otherwise read as not given at all: listen with an empty -U PATH would
+// listen on TCP.
 func emptyFlags(cmd *cobra.Command, names ...string) error {
 	for _, name := range names {
 		f := cmd.Flags().Lookup(name)

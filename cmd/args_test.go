@@ -94,7 +94,7 @@ func portOf(o *ConnectOptions) int {
 
 // TestEndpointArgsUsageErrors checks the errors of two arguments that are
 // neither PORT HOST nor HOST PORT, and of an empty -U or --fd, which used
-// to read as not given (`listen -U ''` listened on TCP).
+// to read as not given (listen with an empty -U PATH listened on TCP).
 func TestEndpointArgsUsageErrors(t *testing.T) {
 	tests := []struct{ name, argv, want string }{
 		{"connect host, bad port", "connect localhost 80x", "ERR_SOCKET_BAD_PORT: Port should be >= 0 and < 65536. Received type string ('80x')."},
