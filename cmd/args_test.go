@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"net"
 	"os"
 	"os/exec"
@@ -102,16 +103,61 @@ func TestEndpointArgsUsageErrors(t *testing.T) {
 		{"connect number first", "connect 70000 8124", "Received type number (70000)."},
 		{"listen host, bad port", "listen -- :: -1", "ERR_SOCKET_BAD_PORT: options.port should be >= 0 and < 65536. Received type number (-1)."},
 		{"echo two hosts", "echo localhost example.com", "Received type string ('localhost')."},
-		{"connect empty unix", "connect -U ''", "-U/--unix '': want a socket PATH"},
-		{"connect empty unix with a port", "connect -U '' 80", "-U/--unix '': want a socket PATH"},
-		{"listen empty unix", "listen -U ''", "-U/--unix '': want a socket PATH"},
-		{"listen empty unix, long form", "listen --unix=", "-U/--unix '': want a socket PATH"},
-		{"echo empty unix", "echo -U ''", "-U/--unix '': want a socket PATH"},
-		{"listen empty fd", "listen --fd ''", `--fd '': want a file descriptor number N or "systemd"`},
-		{"echo empty fd", "echo --fd=", `--fd '': want a file descriptor number N or "systemd"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { checkUsageError(t, tt.argv, tt.want) })
+	}
+}
+
+// TestEmptyPathFlags checks that an empty -U or --fd is refused before
+// anything runs: each used to read as not given, so that listen with an
+// empty -U PATH listened on TCP. The commands are given a runF, so that a
+// regression fails here instead of listening.
+func TestEmptyPathFlags(t *testing.T) {
+	const unix = "-U/--unix '': want a socket PATH, an @abstract name or a \\\\.\\pipe\\NAME"
+	const fd = `--fd '': want a file descriptor number N or "systemd"`
+	tests := []struct{ command, argv, want string }{
+		{"connect", "-U ''", unix},
+		{"connect", "-U '' 8124", unix},
+		{"connect", "--unix=", unix},
+		{"listen", "-U ''", unix},
+		{"listen", "--unix= 8124", unix},
+		{"listen", "--fd ''", fd},
+		{"echo", "-U ''", unix},
+		{"echo", "--fd=", fd},
+	}
+	for _, tt := range tests {
+		t.Run(tt.command+" "+tt.argv, func(t *testing.T) {
+			var ran any
+			var err error
+			switch tt.command {
+			case "connect":
+				var o *ConnectOptions
+				o, err = parseConnect(t, tt.argv, false)
+				if o != nil {
+					ran = o
+				}
+			case "listen":
+				var o *ListenOptions
+				o, err = parseListen(t, tt.argv)
+				if o != nil {
+					ran = o
+				}
+			case "echo":
+				var o *EchoOptions
+				o, err = parseEcho(t, tt.argv)
+				if o != nil {
+					ran = o
+				}
+			}
+			if ran != nil {
+				t.Fatalf("%s %s ran with %+v", tt.command, tt.argv, ran)
+			}
+			var ue *UsageError
+			if !errors.As(err, &ue) || err.Error() != tt.want {
+				t.Errorf("%s %s: %v, want the usage error %q", tt.command, tt.argv, err, tt.want)
+			}
+		})
 	}
 }
 
