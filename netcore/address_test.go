@@ -488,3 +488,19 @@ func FuzzParseEndpointArgs(f *testing.F) {
 		}
 	})
 }
+
+// TestTypeOfServiceRange checks SetTypeOfService's range error, worded
+// by the one Node helper: the expected messages are Node v26.10.0's for
+// socket.setTypeOfService(v), digit groups beyond 2**32 included.
+func TestTypeOfServiceRange(t *testing.T) {
+	for tos, want := range map[int]string{
+		256:     `ERR_OUT_OF_RANGE: The value of "tos" is out of range. It must be >= 0 && <= 255. Received 256`,
+		-1:      `ERR_OUT_OF_RANGE: The value of "tos" is out of range. It must be >= 0 && <= 255. Received -1`,
+		1 << 33: `ERR_OUT_OF_RANGE: The value of "tos" is out of range. It must be >= 0 && <= 255. Received 8_589_934_592`,
+	} {
+		err := (&Socket{}).SetTypeOfService(tos)
+		if err == nil || err.Error() != want {
+			t.Errorf("SetTypeOfService(%d) = %v, want %s", tos, err, want)
+		}
+	}
+}
