@@ -131,7 +131,7 @@ func InvalidArgType(name string, expected []string, actual any) *Error {
 		}
 		b.WriteString(other[0])
 	}
-	b.WriteString(". Received " + SpecificType(actual))
+	b.WriteString(". Received " + specificType(actual))
 	return &Error{Code: "ERR_INVALID_ARG_TYPE", Message: b.String()}
 }
 
@@ -175,16 +175,16 @@ func OutOfRange(name, rng string, input any) *Error {
 func SocketBadPort(name string, port any) *Error {
 	return &Error{
 		Code:    "ERR_SOCKET_BAD_PORT",
-		Message: name + " should be >= 0 and < 65536. Received " + SpecificType(port) + ".",
+		Message: name + " should be >= 0 and < 65536. Received " + specificType(port) + ".",
 	}
 }
 
-// SpecificType describes v as Node's determineSpecificType does for the
+// specificType describes v as Node's determineSpecificType does for the
 // "Received" part of ERR_INVALID_ARG_TYPE and ERR_SOCKET_BAD_PORT: "null",
 // "undefined", "type number (5)", "type string ('abc')" (cut to 25 units
 // and "..." beyond 28; JSON.stringify'd when it holds a single quote),
 // "an instance of Array".
-func SpecificType(v any) string {
+func specificType(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return "null"
@@ -230,11 +230,10 @@ func SpecificType(v any) string {
 }
 
 // Inspect is util.inspect(v) with Node's default options, for the
-// primitive values: a string quoted and escaped (see the package doc for
-// the rules' source), cut at 10,000 units with "... N more characters",
-// and beyond 76 units shown one quoted line per line joined by " +\n  ";
-// a number as JavaScript prints it ("-0" for minus zero); true, false,
-// null and undefined.
+// primitive values: a string quoted and escaped as strEscape does, cut at
+// 10,000 units with "... N more characters", and beyond 76 units shown
+// one quoted line per line joined by " +\n  "; a number as JavaScript
+// prints it ("-0" for minus zero); true, false, null and undefined.
 func Inspect(v any) string {
 	return decode(inspect(v))
 }

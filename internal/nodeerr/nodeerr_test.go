@@ -175,7 +175,7 @@ func (c diffCase) message(t *testing.T) string {
 	case "inspect":
 		return Inspect(v)
 	case "specific":
-		return SpecificType(v)
+		return specificType(v)
 	}
 	t.Fatalf("op %q", c.Op)
 	return ""
