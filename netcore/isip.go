@@ -377,4 +377,3 @@ var byteClass = func() (t [256]byte) {
 	}
 	return t
 }()
-
