@@ -108,7 +108,7 @@ nothing is truncated (--allow-half-open=true|false forces either).`,
 					return usageErrorf("-U PATH takes no PORT or HOST argument")
 				}
 			} else {
-				host, port, hasPort, err := netcore.ParseEndpointArgs(ncOrder(args))
+				host, port, hasPort, err := netcore.ParseEndpointArgs(args)
 				if err != nil {
 					return err
 				}
