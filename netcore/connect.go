@@ -51,6 +51,10 @@ type ConnectOptions struct {
 	Hooks *SocketHooks
 	// Resolver looks host names up; nil means net.DefaultResolver.
 	Resolver *net.Resolver
+	// TLS, when set, speaks TLS on the connection (Node's tls.connect):
+	// the handshake follows 'connect' within ctx, then OnSecureConnect
+	// fires. A failed handshake or verification is the error of Connect.
+	TLS *TLSContext
 }
 
 // DefaultAttemptTimeout is Node's autoSelectFamilyAttemptTimeout.
@@ -76,7 +80,7 @@ func Connect(ctx context.Context, opts ConnectOptions) (*Socket, error) {
 		if err != nil {
 			return nil, pathError(err, "connect", opts.Path)
 		}
-		return connected(c, opts, hooks), nil
+		return secured(ctx, connected(c, opts, hooks), opts)
 	}
 	if opts.Port < 0 || opts.Port > 65535 {
 		return nil, badPortError("Port", strconv.Itoa(opts.Port))
@@ -158,7 +162,7 @@ func Connect(ctx context.Context, opts ConnectOptions) (*Socket, error) {
 		attemptTimedOut := err != nil && ctx.Err() == nil && (actx.Err() != nil || isTimeout(err))
 		cancel()
 		if err == nil {
-			return connected(c, opts, hooks), nil
+			return secured(ctx, connected(c, opts, hooks), opts)
 		}
 		if ctx.Err() != nil {
 			// The caller's deadline (--connect-timeout) or cancellation.
@@ -202,6 +206,19 @@ func connected(c net.Conn, opts ConnectOptions, hooks *SocketHooks) *Socket {
 		hooks.OnConnect(s)
 	}
 	return s
+}
+
+// secured runs the TLS handshake when opts ask for TLS; the socket is
+// closed when it fails.
+func secured(ctx context.Context, s *Socket, opts ConnectOptions) (*Socket, error) {
+	if opts.TLS == nil {
+		return s, nil
+	}
+	if err := opts.TLS.secure(ctx, s, opts.Host); err != nil {
+		s.conn.Close() //nolint:errcheck // the handshake's error is the one to report
+		return nil, err
+	}
+	return s, nil
 }
 
 // dialOne makes one connection attempt.

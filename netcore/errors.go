@@ -25,13 +25,18 @@ type Error struct {
 	// Usage marks an error in what the caller asked for rather than in the
 	// network (a socket path too long, say): the command line exits 2.
 	Usage bool
+
+	// prefixCode prints Code before Message for codes without the ERR_
+	// prefix that are not system errors: OpenSSL's verification results
+	// ("DEPTH_ZERO_SELF_SIGNED_CERT: self-signed certificate").
+	prefixCode bool
 }
 
 // Error returns Node's message. Node's own errors (ERR_*) are prefixed with
 // their code, as Node prints them (RangeError [ERR_SOCKET_BAD_PORT]: ...);
 // system errors already start with the syscall and the code.
 func (e *Error) Error() string {
-	if strings.HasPrefix(e.Code, "ERR_") {
+	if strings.HasPrefix(e.Code, "ERR_") || e.prefixCode {
 		return e.Code + ": " + e.Message
 	}
 	return e.Message

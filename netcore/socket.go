@@ -30,6 +30,9 @@ type SocketHooks struct {
 	OnConnectionAttemptTimeout func(Attempt)
 	// OnConnect is Node's 'connect' (and 'ready', which follows it at once).
 	OnConnect func(*Socket)
+	// OnSecureConnect is Node's 'secureConnect': a client's TLS handshake
+	// is done (TLSContext.Info describes it).
+	OnSecureConnect func(*Socket)
 	// OnData is Node's 'data'. Setting it makes the relay copy through a
 	// buffer instead of splice or sendfile, since it must see every chunk.
 	OnData func(s *Socket, p []byte)
