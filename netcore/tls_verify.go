@@ -163,7 +163,9 @@ func (c *TLSContext) verifyChain(certs []*x509.Certificate, now time.Time) error
 
 // isSelfSigned reports whether a certificate is issued by itself.
 func isSelfSigned(c *x509.Certificate) bool {
-	return bytes.Equal(c.RawIssuer, c.RawSubject) && c.CheckSignatureFrom(c) == nil
+	// CheckSignatureFrom would refuse a parent that is not a CA, and a
+	// self-signed server certificate usually is not one.
+	return bytes.Equal(c.RawIssuer, c.RawSubject) && c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil
 }
 
 // systemPool is the system's roots, loaded once.
