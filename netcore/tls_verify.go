@@ -136,29 +136,53 @@ func (c *TLSContext) verifyChain(certs []*x509.Certificate, now time.Time) error
 			return errPurpose
 		}
 	}
-	if isSelfSigned(leaf) {
-		if len(certs) == 1 {
-			return errDepthZero
-		}
-		return errSelfSignedInChain
-	}
 	var sig x509.InsecureAlgorithmError
 	if errors.As(chainErr, &sig) {
 		return errSignature
 	}
-	// The issuer is unknown. OpenSSL's reason depends on what the peer
-	// sent: a self-signed certificate at the end of the chain is an
-	// untrusted root; a lone leaf cannot be verified; a chain whose last
-	// certificate's issuer is neither sent nor trusted is missing an
-	// issuer.
-	last := certs[len(certs)-1]
+	// The issuer is unknown. OpenSSL's reason depends on the chain it
+	// builds from what the peer sent: one that ends in a self-signed
+	// certificate is an untrusted root (at depth zero when the leaf is
+	// its own issuer); a lone leaf cannot be verified; a longer chain is
+	// missing its last issuer.
+	built := untrustedChain(certs)
+	last := built[len(built)-1]
 	switch {
-	case len(certs) > 1 && isSelfSigned(last):
+	case isSelfSigned(last) && len(built) == 1:
+		return errDepthZero
+	case isSelfSigned(last):
 		return errSelfSignedInChain
-	case len(certs) == 1:
+	case len(built) == 1:
 		return errUnableToVerifyLeaf
 	}
 	return errIssuerLocally
+}
+
+// untrustedChain follows issuers from the leaf through the certificates
+// the peer sent, as OpenSSL builds its chain before it looks at the
+// trusted store: each certificate's issuer is a sent certificate whose
+// subject is its issuer and whose key signed it. Duplicates do not
+// lengthen it.
+func untrustedChain(certs []*x509.Certificate) []*x509.Certificate {
+	chain := []*x509.Certificate{certs[0]}
+	for len(chain) <= len(certs) {
+		cur := chain[len(chain)-1]
+		if isSelfSigned(cur) {
+			break
+		}
+		var next *x509.Certificate
+		for _, c := range certs[1:] {
+			if c != cur && bytes.Equal(c.RawSubject, cur.RawIssuer) && cur.CheckSignatureFrom(c) == nil {
+				next = c
+				break
+			}
+		}
+		if next == nil {
+			break
+		}
+		chain = append(chain, next)
+	}
+	return chain
 }
 
 // isSelfSigned reports whether a certificate is issued by itself.
