@@ -20,19 +20,7 @@ import (
 	"testing"
 
 	"github.com/nodenet/nodenet/netcore/nodetest"
-	"github.com/nodenet/nodenet/netcore/tlstest"
 )
-
-// testCerts writes the test certificates (see tlstest) into a
-// temporary directory.
-func testCerts(t *testing.T) *tlstest.Files {
-	t.Helper()
-	f, err := tlstest.Make(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
-}
 
 // needPeer finds a real peer on PATH: a missing one skips the test,
 // except in CI, where it is a failure.
