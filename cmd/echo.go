@@ -89,6 +89,9 @@ second one closes them at once.`,
 			if err := opts.ServerFlags.parse(args); err != nil {
 				return err
 			}
+			if err := opts.TLS.check(cmd); err != nil {
+				return err
+			}
 			g, err := unescape(greeting)
 			if err != nil {
 				return usageErrorf("--greeting: %v", err)
@@ -159,7 +162,7 @@ func (o *EchoOptions) listeners() int {
 // options: it needs Linux, sockets it can take over, and no feature that
 // needs a Socket per connection (--timeout's idle timer).
 func (o *EchoOptions) useReactor(lns []net.Listener) bool {
-	if !netcore.EchoReactorSupported || o.noReactor || o.Timeout > 0 {
+	if !netcore.EchoReactorSupported || o.noReactor || o.Timeout > 0 || o.TLS.On {
 		return false
 	}
 	for _, ln := range lns {
@@ -189,13 +192,14 @@ type echoServer struct {
 	opts  *EchoOptions
 	f     *Factory
 	l     *EventLog
-	bl    netcore.Blocker    // nil without --block or --blocklist
-	stats *netcore.EchoStats // nil without --stats
-	start time.Time          // for the final --stats line
-	ids   atomic.Uint64      // connection ids on the reactor path
-	open  atomic.Int64       // connections counted against --max-connections (reactor)
-	limit atomic.Bool        // an accept limit error was reported
-	last  echoSample         // the previous --stats line's figures
+	bl    netcore.Blocker     // nil without --block or --blocklist
+	stats *netcore.EchoStats  // nil without --stats
+	start time.Time           // for the final --stats line
+	ids   atomic.Uint64       // connection ids on the reactor path
+	open  atomic.Int64        // connections counted against --max-connections (reactor)
+	limit atomic.Bool         // an accept limit error was reported
+	tls   *netcore.TLSContext // nil without --tls
+	last  echoSample          // the previous --stats line's figures
 
 	// The path that serves: set by serveReactor or serveServer.
 	close, destroy func()
@@ -232,6 +236,9 @@ func echoRun(ctx context.Context, opts *EchoOptions) error {
 		return err
 	}
 	s.bl = so.BlockList
+	if s.tls, err = opts.TLS.serverContext(opts.Factory, opts.Host); err != nil {
+		return err
+	}
 	lo, err := opts.listenOptions()
 	if err == nil {
 		lo.Workers = opts.listeners()
@@ -480,12 +487,16 @@ func (s *echoServer) serveServer(so netcore.ServerOptions, lns []net.Listener) e
 	}
 	so.Hooks.OnListening = s.listening
 	eo := &netcore.EchoOptions{Greeting: o.Greeting, Stats: st}
-	srv := netcore.NewServer(so, func(sock *netcore.Socket) {
+	handler := func(sock *netcore.Socket) {
 		if o.Timeout > 0 {
 			sock.SetTimeout(o.Timeout)
 		}
 		netcore.EchoSocket(sock, eo) //nolint:errcheck // reported through the hooks
-	})
+	}
+	if s.tls != nil {
+		handler = secureHandler(s.f, l, s.tls, handler)
+	}
+	srv := netcore.NewServer(so, handler)
 	srv.SetMaxConnections(o.MaxConnections)
 	s.close = func() { srv.Close() } //nolint:errcheck // it is serving
 	s.destroy = srv.Destroy

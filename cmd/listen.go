@@ -35,6 +35,7 @@ type ServerFlags struct {
 	BlockListFile  string
 	ReadableAll    bool
 	WritableAll    bool
+	TLS            TLSFlags
 }
 
 // addServerFlags registers the shared server flags on fl.
@@ -55,6 +56,7 @@ func addServerFlags(fl *pflag.FlagSet, o *ServerFlags) {
 	fl.StringVar(&o.BlockListFile, "blocklist", "", "close connections from the addresses of rule `FILE`")
 	fl.BoolVar(&o.ReadableAll, "readable-all", false, "IPC: make the socket file readable by all users")
 	fl.BoolVar(&o.WritableAll, "writable-all", false, "IPC: make the socket file writable by all users")
+	addTLSFlags(fl, &o.TLS, true)
 }
 
 // parse fills the endpoint from the arguments and checks the flags.
@@ -198,6 +200,9 @@ end; a second one closes them at once.`,
 			if err := opts.ServerFlags.parse(args); err != nil {
 				return err
 			}
+			if err := opts.TLS.check(cmd); err != nil {
+				return err
+			}
 			if !cmd.Flags().Changed("allow-half-open") {
 				opts.AllowHalfOpen = !f.IO.StdinIsTTY()
 			}
@@ -220,6 +225,10 @@ func listenRun(ctx context.Context, opts *ListenOptions) error {
 		ctx = context.Background()
 	}
 	so, err := opts.serverOptions()
+	if err != nil {
+		return err
+	}
+	tc, err := opts.TLS.serverContext(opts.Factory, opts.Host)
 	if err != nil {
 		return err
 	}
@@ -256,6 +265,9 @@ func listenRun(ctx context.Context, opts *ListenOptions) error {
 			}
 			result <- err
 		}
+	}
+	if tc != nil {
+		handler = secureHandler(opts.Factory, l, tc, handler)
 	}
 	srv = netcore.NewServer(so, handler)
 	if !opts.KeepOpen {

@@ -204,3 +204,33 @@ func withSecureConnect(l *EventLog, h *netcore.SocketHooks, tc *netcore.TLSConte
 	h.OnSecureConnect = func(s *netcore.Socket) { l.Emit("secureConnect", secureFields(s, tc)...) }
 	return h
 }
+
+// secureHandler runs a server's TLS handshake on each connection's
+// goroutine before next: the secureConnection event on success; on
+// failure one tlsClientError (an event with -v, a line on stderr
+// otherwise, unless -q) and the connection is closed, while the server
+// goes on serving.
+func secureHandler(f *Factory, l *EventLog, tc *netcore.TLSContext, next func(*netcore.Socket)) func(*netcore.Socket) {
+	return func(s *netcore.Socket) {
+		if err := tc.ServerHandshake(s, 0); err != nil {
+			tlsClientError(f, l, s, err)
+			s.Destroy(nil)
+			return
+		}
+		if l.On(1) {
+			l.Emit("secureConnection", secureFields(s, tc)...)
+		}
+		next(s)
+	}
+}
+
+// tlsClientError reports Node's tlsClientError: a client whose handshake
+// failed.
+func tlsClientError(f *Factory, l *EventLog, s *netcore.Socket, err error) {
+	switch {
+	case l.On(1):
+		l.Emit("tlsClientError", append([]Field{{"id", s.ID()}}, errorFields(err)...)...)
+	case !f.Quiet:
+		fmt.Fprintf(f.IO.ErrOut, "nodenet: tlsClientError from %s: %v (still serving)\n", s.RemoteAddr(), err)
+	}
+}

@@ -35,6 +35,34 @@ func TLSServer(conn net.Conn, cfg *tls.Config) *TLSConn {
 	return &TLSConn{Conn: tls.Server(conn, cfg), raw: conn}
 }
 
+// DefaultHandshakeTimeout is Node's handshakeTimeout: a server gives a
+// client this long to finish its handshake.
+const DefaultHandshakeTimeout = 120 * time.Second
+
+// ServerHandshake runs a server's TLS handshake on an accepted socket,
+// on the caller's goroutine, within timeout (0: Node's 120 s); the socket
+// then reads and writes through TLS. A failure is worded as Node's
+// tlsClientError reports it (HandshakeError); the caller destroys the
+// socket.
+func (c *TLSContext) ServerHandshake(s *Socket, timeout time.Duration) error {
+	if timeout <= 0 {
+		timeout = DefaultHandshakeTimeout
+	}
+	s.mu.Lock()
+	raw := s.conn
+	s.mu.Unlock()
+	tc := TLSServer(raw, c.config)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return HandshakeError(err, false)
+	}
+	s.mu.Lock()
+	s.conn = tc
+	s.mu.Unlock()
+	return nil
+}
+
 // CloseWrite sends close_notify, then half-closes the connection under
 // it (FIN) when it can half-close.
 func (c *TLSConn) CloseWrite() error {
@@ -107,6 +135,15 @@ func HandshakeError(err error, client bool) error {
 		code, reason := alertName(uint8(alert))
 		return &Error{Code: code, Message: reason, Err: err}
 	}
+	// Over TCP, crypto/tls reports an alert from the peer as an OpError
+	// "remote error" around its own text for it.
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Op == "remote error" && oe.Err != nil {
+		if a, ok := goAlerts[strings.TrimPrefix(oe.Err.Error(), "tls: ")]; ok {
+			code, reason := alertName(a)
+			return &Error{Code: code, Message: reason, Err: err}
+		}
+	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
 		msg := "socket hang up"
 		if client {
@@ -163,6 +200,31 @@ func alertName(a uint8) (code, reason string) {
 	}
 	code = "ERR_SSL_" + strings.ToUpper(strings.NewReplacer(" ", "_").Replace(reason))
 	return code, reason
+}
+
+// goAlerts are crypto/tls's words for the alerts, by number.
+var goAlerts = map[string]uint8{
+	"unexpected message":             10,
+	"bad record MAC":                 20,
+	"handshake failure":              40,
+	"bad certificate":                42,
+	"unsupported certificate":        43,
+	"revoked certificate":            44,
+	"expired certificate":            45,
+	"unknown certificate":            46,
+	"illegal parameter":              47,
+	"unknown certificate authority":  48,
+	"access denied":                  49,
+	"error decoding message":         50,
+	"error decrypting message":       51,
+	"protocol version not supported": 70,
+	"insufficient security level":    71,
+	"internal error":                 80,
+	"inappropriate fallback":         86,
+	"missing extension":              109,
+	"unrecognized name":              112,
+	"certificate required":           116,
+	"no application protocol":        120,
 }
 
 // DefaultSelfSignedHosts are the names a server's self-signed
