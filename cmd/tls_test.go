@@ -88,3 +88,26 @@ func TestConnectTLSUsageErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) { checkUsageError(t, "connect "+tt.argv, tt.want) })
 	}
 }
+
+// TestServerTLSUsageErrors: listen and echo refuse bad TLS flags and
+// files with exit 2 and one line, before listening (no "listening on").
+func TestServerTLSUsageErrors(t *testing.T) {
+	certs := testCerts(t)
+	dir := t.TempDir()
+	const addr = " 0 127.0.0.1"
+	tests := []struct{ name, argv, want string }{
+		{"cert without tls", "--cert c.pem --key k.pem" + addr, "--cert needs --tls"},
+		{"sni missing key", "--tls --sni a.example.com,a.pem" + addr, `--sni "a.example.com,a.pem": want NAME,CERT,KEY[,PASSFILE]`},
+		{"sni empty name", "--tls --sni ,a.pem,a.key" + addr, `--sni ",a.pem,a.key"`},
+		{"sni missing file", "--tls --sni a.example.com," + filepath.Join(dir, "no.pem") + "," + certs.Path("wild.key") + addr, "cert " + filepath.Join(dir, "no.pem") + ": no such file"},
+		{"sni missing passfile", "--tls --sni a.example.com," + certs.Path("wild.pem") + "," + certs.Path("wild.key") + "," + filepath.Join(dir, "nopass") + addr, filepath.Join(dir, "nopass")},
+		{"insecure without request-cert", "--tls --insecure" + addr, "--insecure on a server applies to client certificates"},
+		{"key not matching", "--tls --cert " + certs.Path("wild.pem") + " --key " + certs.Path("leaf.key") + addr, "ERR_OSSL_X509_KEY_VALUES_MISMATCH"},
+		{"missing ca", "--tls --request-cert --ca " + filepath.Join(dir, "ca.pem") + addr, "ca " + filepath.Join(dir, "ca.pem")},
+	}
+	for _, cmd := range []string{"listen", "echo"} {
+		for _, tt := range tests {
+			t.Run(cmd+" "+tt.name, func(t *testing.T) { checkUsageError(t, cmd+" "+tt.argv, tt.want) })
+		}
+	}
+}

@@ -161,6 +161,11 @@ func HandshakeError(err error, client bool) error {
 		return err
 	}
 	msg := strings.TrimPrefix(err.Error(), "tls: ")
+	for goText, ossl := range localFailures {
+		if strings.Contains(msg, goText) {
+			return &Error{Code: ossl[0], Message: ossl[1], Err: err}
+		}
+	}
 	if _, ok := Errno(err); ok {
 		return sysError(err, "read", "", 0)
 	}
@@ -200,6 +205,15 @@ func alertName(a uint8) (code, reason string) {
 	}
 	code = "ERR_SSL_" + strings.ToUpper(strings.NewReplacer(" ", "_").Replace(reason))
 	return code, reason
+}
+
+// localFailures are handshake failures crypto/tls finds itself, by its
+// words, with OpenSSL's code and reason for the same failure.
+var localFailures = map[string][2]string{
+	"client didn't provide a certificate":                 {"ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE", "peer did not return a certificate"},
+	"offered only unsupported versions":                   {"ERR_SSL_UNSUPPORTED_PROTOCOL", "unsupported protocol"},
+	"no cipher suite supported by both client and server": {"ERR_SSL_NO_SHARED_CIPHER", "no shared cipher"},
+	"unsupported application protocols":                   {"ERR_SSL_NO_APPLICATION_PROTOCOL", "no application protocol"},
 }
 
 // goAlerts are crypto/tls's words for the alerts, by number.
