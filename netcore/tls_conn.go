@@ -64,11 +64,17 @@ func (c *TLSContext) ServerHandshake(s *Socket, timeout time.Duration) error {
 }
 
 // CloseWrite sends close_notify, then half-closes the connection under
-// it (FIN) when it can half-close.
+// it (FIN) when it can half-close. A peer that has already gone (the
+// alert meets EPIPE or ECONNRESET, the shutdown ENOTCONN) is no error:
+// there was nothing left to tell it, and Node's end() takes ENOTCONN as
+// done too.
 func (c *TLSConn) CloseWrite() error {
 	err := c.Conn.CloseWrite()
+	if errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) {
+		err = nil
+	}
 	if cw, ok := c.raw.(interface{ CloseWrite() error }); ok {
-		if err2 := cw.CloseWrite(); err == nil {
+		if err2 := cw.CloseWrite(); err == nil && !errors.Is(err2, syscall.ENOTCONN) {
 			err = err2
 		}
 	}
