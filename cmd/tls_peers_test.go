@@ -339,3 +339,17 @@ func TestTLSConnectPlainServer(t *testing.T) {
 		t.Errorf("exit %d: %s", code, stderr)
 	}
 }
+
+// TestTLSConnectSocatServer: socat's OPENSSL-LISTEN serves `rev`; the
+// answer, which comes once our end (close_notify, FIN) has reached rev,
+// is still read.
+func TestTLSConnectSocatServer(t *testing.T) {
+	certs := testCerts(t)
+	port, _ := startPeerOnRandomPort(t, "socat", []string{"-d", "-d",
+		"OPENSSL-LISTEN:PORT,bind=127.0.0.1,cert=" + certs.Path("leaf.pem") + ",key=" + certs.Path("leaf.key") + ",verify=0",
+		"SYSTEM:tac"}, func(l string) bool { return strings.Contains(l, "listening on") })
+	out, stderr, code := runNodenet(t, strings.NewReader("first\nsecond\n"), "connect", "--tls", "--ca", certs.Path("ca.pem"), strconv.Itoa(port), "localhost")
+	if code != 0 || string(out) != "second\nfirst\n" {
+		t.Fatalf("exit %d, printed %q: %s", code, out, stderr)
+	}
+}
