@@ -163,6 +163,15 @@ func NewClientTLS(opts TLSOptions) (*TLSContext, error) {
 		// still learns the authorizationError, and --pin replaces it.
 		InsecureSkipVerify: true, //nolint:gosec // verified in VerifyConnection
 	}
+	// Connect sets a VerifyConnection of its own for each connection (it
+	// knows the host and keeps the result); this one makes the config
+	// fail closed should it be used without it.
+	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+		if err := c.verifyPeer(cs.PeerCertificates, cs.ServerName); err != nil && !c.insecure {
+			return err
+		}
+		return nil
+	}
 	if opts.Cert != "" || opts.Key != "" {
 		pass, err := passphrase(opts.Passphrase, opts.PassphraseFile, "passphrase-file")
 		if err != nil {
