@@ -205,32 +205,27 @@ func withSecureConnect(l *EventLog, h *netcore.SocketHooks, tc *netcore.TLSConte
 	return h
 }
 
-// secureHandler runs a server's TLS handshake on each connection's
-// goroutine before next: the secureConnection event on success; on
-// failure one tlsClientError (an event with -v, a line on stderr
-// otherwise, unless -q) and the connection is closed, while the server
-// goes on serving.
-func secureHandler(f *Factory, l *EventLog, tc *netcore.TLSContext, next func(*netcore.Socket)) func(*netcore.Socket) {
-	return func(s *netcore.Socket) {
-		if err := tc.ServerHandshake(s, 0); err != nil {
-			tlsClientError(f, l, s, err)
-			s.Destroy(nil)
-			return
-		}
-		if l.On(1) {
-			l.Emit("secureConnection", secureFields(s, tc)...)
-		}
-		next(s)
+// withTLS makes a server speak TLS when --tls was given: its context
+// (a bad file is a usage error, before anything listens), and the
+// secureConnection and tlsClientError events. The handshake itself is
+// the Server's (ServerOptions.TLS).
+func (o *ServerFlags) withTLS(f *Factory, l *EventLog, so *netcore.ServerOptions) error {
+	tc, err := o.TLS.serverContext(f, o.Host)
+	if err != nil || tc == nil {
+		return err
 	}
-}
-
-// tlsClientError reports Node's tlsClientError: a client whose handshake
-// failed.
-func tlsClientError(f *Factory, l *EventLog, s *netcore.Socket, err error) {
-	switch {
-	case l.On(1):
-		l.Emit("tlsClientError", append([]Field{{"id", s.ID()}}, errorFields(err)...)...)
-	case !f.Quiet:
-		fmt.Fprintf(f.IO.ErrOut, "nodenet: tlsClientError from %s: %v (still serving)\n", s.RemoteAddr(), err)
+	so.TLS = tc.Config()
+	if l.On(1) {
+		so.Hooks.OnSecureConnection = func(s *netcore.Socket) { l.Emit("secureConnection", secureFields(s, tc)...) }
 	}
+	so.Hooks.OnTLSClientError = func(s *netcore.Socket, err error) {
+		err = netcore.HandshakeError(err, false)
+		switch {
+		case l.On(1):
+			l.Emit("tlsClientError", append([]Field{{"id", s.ID()}}, errorFields(err)...)...)
+		case !f.Quiet:
+			fmt.Fprintf(f.IO.ErrOut, "nodenet: tlsClientError from %s: %v (still serving)\n", s.RemoteAddr(), err)
+		}
+	}
+	return nil
 }

@@ -24,56 +24,24 @@ import (
 // alert and leaves the peer waiting for the end of the stream.
 type TLSConn struct {
 	*tls.Conn
-	raw     net.Conn
 	client  bool
 	authErr error // the client's verification result, nil when authorized
 }
 
-// TLSServer wraps a server's accepted connection: the handshake runs on
-// the first Read or Write, or on HandshakeContext.
-func TLSServer(conn net.Conn, cfg *tls.Config) *TLSConn {
-	return &TLSConn{Conn: tls.Server(conn, cfg), raw: conn}
-}
-
-// DefaultHandshakeTimeout is Node's handshakeTimeout: a server gives a
-// client this long to finish its handshake.
-const DefaultHandshakeTimeout = 120 * time.Second
-
-// ServerHandshake runs a server's TLS handshake on an accepted socket,
-// on the caller's goroutine, within timeout (0: Node's 120 s); the socket
-// then reads and writes through TLS. A failure is worded as Node's
-// tlsClientError reports it (HandshakeError); the caller destroys the
-// socket.
-func (c *TLSContext) ServerHandshake(s *Socket, timeout time.Duration) error {
-	if timeout <= 0 {
-		timeout = DefaultHandshakeTimeout
-	}
-	s.mu.Lock()
-	raw := s.conn
-	s.mu.Unlock()
-	tc := TLSServer(raw, c.config)
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	if err := tc.HandshakeContext(ctx); err != nil {
-		return HandshakeError(err, false)
-	}
-	s.mu.Lock()
-	s.conn = tc
-	s.mu.Unlock()
-	return nil
-}
-
 // CloseWrite sends close_notify, then half-closes the connection under
-// it (FIN) when it can half-close. A peer that has already gone (the
-// alert meets EPIPE or ECONNRESET, the shutdown ENOTCONN) is no error:
-// there was nothing left to tell it, and Node's end() takes ENOTCONN as
-// done too.
-func (c *TLSConn) CloseWrite() error {
-	err := c.Conn.CloseWrite()
+// it (FIN) when it can half-close: tlsCloseWrite.
+func (c *TLSConn) CloseWrite() error { return tlsCloseWrite(c.Conn) }
+
+// tlsCloseWrite is Node's end() over TLS: close_notify, then the FIN of
+// the connection beneath. A peer that has already gone (the alert meets
+// EPIPE or ECONNRESET, the shutdown ENOTCONN) is no error: there was
+// nothing left to tell it, and Node's end() takes ENOTCONN as done too.
+func tlsCloseWrite(tc *tls.Conn) error {
+	err := tc.CloseWrite()
 	if errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) {
 		err = nil
 	}
-	if cw, ok := c.raw.(interface{ CloseWrite() error }); ok {
+	if cw, ok := tc.NetConn().(interface{ CloseWrite() error }); ok {
 		if err2 := cw.CloseWrite(); err == nil && !errors.Is(err2, syscall.ENOTCONN) {
 			err = err2
 		}
@@ -94,7 +62,7 @@ func (c *TLSContext) secure(ctx context.Context, s *Socket, host string) error {
 		name = "localhost"
 	}
 	cfg := c.config.Clone()
-	tc := &TLSConn{raw: s.conn, client: true}
+	tc := &TLSConn{client: true}
 	if !hostIsIP(name) {
 		cfg.ServerName = name
 	}

@@ -49,19 +49,6 @@ func Fingerprint256(der []byte) string {
 	return b.String()
 }
 
-// TLSConnectionState returns the TLS state of a socket whose
-// connection speaks TLS (a client of Connect with TLS, or a server's
-// connection with ServerOptions.TLS); false for a plain socket or
-// before the handshake is done.
-func (s *Socket) TLSConnectionState() (tls.ConnectionState, bool) {
-	cs, ok := s.conn.(interface{ ConnectionState() tls.ConnectionState })
-	if !ok {
-		return tls.ConnectionState{}, false
-	}
-	st := cs.ConnectionState()
-	return st, st.HandshakeComplete
-}
-
 // Info describes a socket's TLS session for the secure events; false
 // when the socket does not speak TLS. On a client, authorization is the
 // one decided during the handshake; on a server, client certificates

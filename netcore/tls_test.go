@@ -250,7 +250,7 @@ func tlsEchoUntilEnd(t *testing.T, tc *TLSContext) (port int, result <-chan erro
 		}
 		defer raw.Close()
 		raw.SetDeadline(time.Now().Add(10 * time.Second))
-		c := TLSServer(raw, tc.Config())
+		c := tls.Server(raw, tc.Config())
 		got, err := io.ReadAll(c)
 		if err != nil {
 			ch <- err
@@ -268,7 +268,7 @@ func tlsEchoUntilEnd(t *testing.T, tc *TLSContext) (port int, result <-chan erro
 			ch <- err
 			return
 		}
-		ch <- c.CloseWrite()
+		ch <- tlsCloseWrite(c)
 	}()
 	return ln.Addr().(*net.TCPAddr).Port, ch
 }
@@ -382,7 +382,7 @@ func TestTLSSNI(t *testing.T) {
 				return
 			}
 			defer c.Close()
-			s := TLSServer(c, srv.Config())
+			s := tls.Server(c, srv.Config())
 			s.SetDeadline(time.Now().Add(10 * time.Second))
 			s.Handshake()
 		}()
