@@ -398,3 +398,14 @@ func TestTLSSNI(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseSNI(f *testing.F) {
+	f.Add("*.example.com,w.pem,w.key,pass")
+	f.Add("a,,c")
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := ParseSNI(s)
+		if err == nil && (c.Name == "" || c.Cert == "" || c.Key == "") {
+			t.Fatalf("ParseSNI(%q) = %+v with an empty field", s, c)
+		}
+	})
+}
