@@ -81,6 +81,10 @@ func (o *TLSFlags) check(cmd *cobra.Command) error {
 		return usageErrorf("--pin and --insecure cannot be used together")
 	case o.server && o.Insecure && !o.RequestCert:
 		return usageErrorf("--insecure on a server applies to client certificates: it needs --request-cert")
+	case o.server && o.CA != "" && !o.RequestCert:
+		// Node would take it and verify nothing; a user who gives a CA
+		// expects client certificates to be checked.
+		return usageErrorf("--ca on a server verifies client certificates: it needs --request-cert")
 	}
 	if o.MinTLS != "1.2" && o.MinTLS != "1.3" {
 		return usageErrorf("--min-tls %q: want 1.2 or 1.3", o.MinTLS)

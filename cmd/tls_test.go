@@ -102,6 +102,7 @@ func TestServerTLSUsageErrors(t *testing.T) {
 		{"sni missing file", "--tls --sni a.example.com," + filepath.Join(dir, "no.pem") + "," + certs.Path("wild.key") + addr, "cert " + filepath.Join(dir, "no.pem") + ": no such file"},
 		{"sni missing passfile", "--tls --sni a.example.com," + certs.Path("wild.pem") + "," + certs.Path("wild.key") + "," + filepath.Join(dir, "nopass") + addr, filepath.Join(dir, "nopass")},
 		{"insecure without request-cert", "--tls --insecure" + addr, "--insecure on a server applies to client certificates"},
+		{"ca without request-cert", "--tls --ca " + certs.Path("ca.pem") + addr, "--ca on a server verifies client certificates: it needs --request-cert"},
 		{"key not matching", "--tls --cert " + certs.Path("wild.pem") + " --key " + certs.Path("leaf.key") + addr, "ERR_OSSL_X509_KEY_VALUES_MISMATCH"},
 		{"missing ca", "--tls --request-cert --ca " + filepath.Join(dir, "ca.pem") + addr, "ca " + filepath.Join(dir, "ca.pem")},
 	}
