@@ -316,7 +316,7 @@ server.listen(0, '127.0.0.1', () => console.log(server.address().port));`, size,
 // being localhost (Node's default host).
 func TestTLSConnectUnixSocket(t *testing.T) {
 	certs := testCerts(t)
-	sock := filepath.Join(shortDir(t), "tls.sock")
+	sock := filepath.Join(tlsShortDir(t), "tls.sock")
 	script := fmt.Sprintf(`
 const tls = require('tls'), fs = require('fs');
 const server = tls.createServer({ key: fs.readFileSync(%q), cert: fs.readFileSync(%q) }, (c) => {
@@ -352,4 +352,16 @@ func TestTLSConnectSocatServer(t *testing.T) {
 	if code != 0 || string(out) != "second\nfirst\n" {
 		t.Fatalf("exit %d, printed %q: %s", code, out, stderr)
 	}
+}
+
+// tlsShortDir is a temporary directory with a short path, for socket
+// files (sun_path is 104 bytes on macOS, 108 on Linux).
+func tlsShortDir(t *testing.T) string {
+	t.Helper()
+	d, err := os.MkdirTemp("", "nntls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
 }

@@ -349,7 +349,7 @@ func TestTLSEchoPlainClients(t *testing.T) {
 // self-signed certificate, connect --tls --pin with the fingerprint it
 // printed, 1 MiB each way byte-exact over a Unix socket.
 func TestTLSConnectToListen(t *testing.T) {
-	sock := filepath.Join(shortDir(t), "tls.sock")
+	sock := filepath.Join(tlsShortDir(t), "tls.sock")
 	down := bytes.Repeat([]byte("from listen\n"), 90000)
 	up := bytes.Repeat([]byte("from connect\n"), 80000)
 	srv := startServer(t, bytes.NewReader(down), "listen", "--tls", "-U", sock)
