@@ -327,7 +327,7 @@ func (s *Socket) TLSConnectionState() (tls.ConnectionState, bool) {
 	s.mu.Lock()
 	c := s.conn
 	s.mu.Unlock()
-	// A *tls.Conn, or a client's *TLSConn around one.
+	// A *tls.Conn, or a client's *tlsClientConn around one.
 	if tc, ok := c.(interface{ ConnectionState() tls.ConnectionState }); ok {
 		return tc.ConnectionState(), true
 	}

@@ -221,7 +221,7 @@ func NewServerTLS(opts TLSOptions) (*TLSContext, error) {
 		if len(hosts) == 0 {
 			hosts = DefaultSelfSignedHosts()
 		}
-		cert, fp, err := SelfSignedCertificate(hosts)
+		cert, fp, err := selfSignedCertificate(hosts)
 		if err != nil {
 			return nil, err
 		}

@@ -19,18 +19,18 @@ import (
 	"time"
 )
 
-// TLSConn is a TLS connection with Node's end(): CloseWrite sends
-// close_notify and then FIN, where a bare *tls.Conn sends only the
-// alert and leaves the peer waiting for the end of the stream.
-type TLSConn struct {
+// tlsClientConn is a client's TLS connection: it keeps the result of
+// verifying the server for Info (authorized, authorizationError), and its
+// CloseWrite is Node's end(): close_notify and then FIN, where a bare
+// *tls.Conn sends only the alert.
+type tlsClientConn struct {
 	*tls.Conn
-	client  bool
 	authErr error // the client's verification result, nil when authorized
 }
 
 // CloseWrite sends close_notify, then half-closes the connection under
 // it (FIN) when it can half-close: tlsCloseWrite.
-func (c *TLSConn) CloseWrite() error { return tlsCloseWrite(c.Conn) }
+func (c *tlsClientConn) CloseWrite() error { return tlsCloseWrite(c.Conn) }
 
 // tlsCloseWrite is Node's end() over TLS: close_notify, then the FIN of
 // the connection beneath. A peer that has already gone (the alert meets
@@ -62,7 +62,7 @@ func (c *TLSContext) secure(ctx context.Context, s *Socket, host string) error {
 		name = "localhost"
 	}
 	cfg := c.config.Clone()
-	tc := &TLSConn{client: true}
+	tc := &tlsClientConn{}
 	if !hostIsIP(name) {
 		cfg.ServerName = name
 	}
@@ -226,11 +226,11 @@ func DefaultSelfSignedHosts() []string {
 	return hosts
 }
 
-// SelfSignedCertificate makes an ECDSA P-256 certificate for hosts
+// selfSignedCertificate makes an ECDSA P-256 certificate for hosts
 // (names and IP addresses; the first is also its CN), valid from an
 // hour ago for a year, and returns it with its SHA-256 fingerprint
 // ("AB:CD:...") for clients to pin.
-func SelfSignedCertificate(hosts []string) (*tls.Certificate, string, error) {
+func selfSignedCertificate(hosts []string) (*tls.Certificate, string, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, "", err
@@ -267,5 +267,5 @@ func SelfSignedCertificate(hosts []string) (*tls.Certificate, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, Fingerprint256(der), nil
+	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, fingerprint256(der), nil
 }

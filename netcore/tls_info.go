@@ -34,9 +34,9 @@ type TLSInfo struct {
 	PeerFingerprint256 string
 }
 
-// Fingerprint256 is a certificate's SHA-256 fingerprint as Node's
+// fingerprint256 is a certificate's SHA-256 fingerprint as Node's
 // fingerprint256 writes it: upper-case hex bytes joined by colons.
-func Fingerprint256(der []byte) string {
+func fingerprint256(der []byte) string {
 	sum := sha256.Sum256(der)
 	h := strings.ToUpper(hex.EncodeToString(sum[:]))
 	var b strings.Builder
@@ -60,16 +60,16 @@ func (c *TLSContext) Info(s *Socket) (TLSInfo, bool) {
 	}
 	info := TLSInfo{
 		Protocol:     tlsVersionName(cs.Version),
-		Cipher:       CipherName(cs.CipherSuite),
+		Cipher:       cipherName(cs.CipherSuite),
 		ServerName:   cs.ServerName,
 		ALPNProtocol: cs.NegotiatedProtocol,
 	}
 	if len(cs.PeerCertificates) > 0 {
 		info.PeerSubject = cs.PeerCertificates[0].Subject.String()
-		info.PeerFingerprint256 = Fingerprint256(cs.PeerCertificates[0].Raw)
+		info.PeerFingerprint256 = fingerprint256(cs.PeerCertificates[0].Raw)
 	}
 	var authErr error
-	if tc, ok := s.conn.(*TLSConn); ok && tc.client {
+	if tc, ok := s.conn.(*tlsClientConn); ok {
 		authErr = tc.authErr
 	} else if c.requestCert {
 		authErr = c.verifyPeer(cs.PeerCertificates, "")
@@ -79,17 +79,17 @@ func (c *TLSContext) Info(s *Socket) (TLSInfo, bool) {
 	info.Authorized = authErr == nil
 	if authErr != nil {
 		info.AuthorizationError = authErr.Error()
-		if code := TLSVerifyCode(authErr); code != "" {
+		if code := tlsVerifyCode(authErr); code != "" {
 			info.AuthorizationError = code
 		}
 	}
 	return info, true
 }
 
-// CipherName is OpenSSL's name of a cipher suite, as Node's getCipher()
+// cipherName is OpenSSL's name of a cipher suite, as Node's getCipher()
 // reports it: TLS 1.3 suites keep their IANA names, TLS 1.2 ones take
 // OpenSSL's short form.
-func CipherName(id uint16) string {
+func cipherName(id uint16) string {
 	if n, ok := opensslCiphers[id]; ok {
 		return n
 	}

@@ -187,7 +187,7 @@ function attempt(reject) {
 
 // TestTLSCipherNamesMatchNode has Node connect to servers limited to TLS
 // 1.2 (ECDSA and RSA keys) and 1.3, and compares getCipher().name and
-// getProtocol() with CipherName and the protocol of the server's state.
+// getProtocol() with cipherName and the protocol of the server's state.
 func TestTLSCipherNamesMatchNode(t *testing.T) {
 	node := nodetest.Current(t)
 	certs := makeCerts(t)
@@ -208,13 +208,13 @@ const s = tls.connect({ port: %d, host: '127.0.0.1', ca: fs.readFileSync(%q) , s
 		case <-time.After(10 * time.Second):
 			t.Fatalf("%s max %x: no handshake on the server", c.cert, c.max)
 		}
-		if got := tlsVersionName(st.Version) + " " + CipherName(st.CipherSuite); got != out {
+		if got := tlsVersionName(st.Version) + " " + cipherName(st.CipherSuite); got != out {
 			t.Errorf("%s max %x: netcore %q, node %q", c.cert, c.max, got, out)
 		}
 	}
 }
 
-// TestFingerprintMatchesNode compares Fingerprint256 with Node's
+// TestFingerprintMatchesNode compares fingerprint256 with Node's
 // X509Certificate fingerprint256, and the subjectaltname with Node's.
 func TestFingerprintMatchesNode(t *testing.T) {
 	node := nodetest.Current(t)
@@ -234,8 +234,8 @@ console.log(c.fingerprint256); console.log(c.subjectAltName);`, certs.Path("leaf
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := Fingerprint256(leaf[0].Raw); got != out[0] {
-		t.Errorf("Fingerprint256 %s, node %s", got, out[0])
+	if got := fingerprint256(leaf[0].Raw); got != out[0] {
+		t.Errorf("fingerprint256 %s, node %s", got, out[0])
 	}
 	if got := subjectAltName(leaf[0]); got != out[1] {
 		t.Errorf("subjectAltName %q, node %q", got, out[1])

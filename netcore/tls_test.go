@@ -391,7 +391,7 @@ func TestTLSSNI(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
-		got := Fingerprint256(cc.ConnectionState().PeerCertificates[0].Raw)
+		got := fingerprint256(cc.ConnectionState().PeerCertificates[0].Raw)
 		cc.Close()
 		if got != certs.Fingerprint[c.want] {
 			t.Errorf("SNI %s: got another certificate than %s", c.name, c.want)

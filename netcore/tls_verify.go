@@ -35,10 +35,10 @@ func verifyError(code, reason string) *Error {
 	return &Error{Code: code, Message: reason, prefixCode: true}
 }
 
-// TLSVerifyCode returns OpenSSL's verification code of err
+// tlsVerifyCode returns OpenSSL's verification code of err
 // ("CERT_HAS_EXPIRED", "ERR_TLS_CERT_ALTNAME_INVALID"), or "" when err
 // is not a verification failure.
-func TLSVerifyCode(err error) string {
+func tlsVerifyCode(err error) string {
 	var e *Error
 	if errors.As(err, &e) && (e.prefixCode || e.Code == "ERR_TLS_CERT_ALTNAME_INVALID") {
 		return e.Code
@@ -62,7 +62,7 @@ func (c *TLSContext) verifyPeer(certs []*x509.Certificate, host string) error {
 		if !bytes.Equal(sum[:], c.pin) {
 			// The wording of the pinning example in Node's tls docs.
 			return &Error{Code: "ERR_TLS_CERT_PIN_MISMATCH", Message: "Certificate verification error: The certificate of '" +
-				leaf.Subject.CommonName + "' does not match our pinned fingerprint " + Fingerprint256(leaf.Raw)}
+				leaf.Subject.CommonName + "' does not match our pinned fingerprint " + fingerprint256(leaf.Raw)}
 		}
 		return nil
 	}
