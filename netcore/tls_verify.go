@@ -32,7 +32,7 @@ var (
 // no ERR_ prefix; nodenet prints the code before the reason, since a
 // reason alone ("self-signed certificate") hides what to search for.
 func verifyError(code, reason string) *Error {
-	return &Error{Code: code, Message: reason, prefixCode: true}
+	return &Error{Code: code, Message: reason, ShowCode: true}
 }
 
 // tlsVerifyCode returns OpenSSL's verification code of err
@@ -40,7 +40,7 @@ func verifyError(code, reason string) *Error {
 // is not a verification failure.
 func tlsVerifyCode(err error) string {
 	var e *Error
-	if errors.As(err, &e) && (e.prefixCode || e.Code == "ERR_TLS_CERT_ALTNAME_INVALID") {
+	if errors.As(err, &e) && (e.ShowCode || e.Code == "ERR_TLS_CERT_ALTNAME_INVALID") {
 		return e.Code
 	}
 	return ""
