@@ -43,7 +43,7 @@ func addTLSFlags(fl *pflag.FlagSet, o *TLSFlags, server bool) {
 		fl.StringVar(&o.Cert, "cert", "", "TLS certificate chain, PEM `FILE` (default: a self-signed certificate made at start)")
 		fl.StringVar(&o.Key, "key", "", "private key of --cert, PEM `FILE` (PKCS#1, PKCS#8, EC; may be encrypted)")
 		fl.BoolVar(&o.Insecure, "insecure", false, "with --request-cert: accept clients whose certificate fails verification")
-		fl.StringArrayVar(&o.SNI, "sni", nil, "serve another certificate for a server name: `NAME,CERT,KEY[,PASSFILE]` (*.example.com wildcards); repeatable")
+		fl.StringArrayVar(&o.SNI, "sni", nil, "`NAME,CERT,KEY[,PASSFILE]`: another certificate for the server name NAME (*.example.com wildcards); repeatable")
 		fl.BoolVar(&o.RequestCert, "request-cert", false, "ask for a client certificate and refuse clients without a valid one (mutual TLS)")
 	} else {
 		fl.StringVar(&o.CA, "ca", "", "trust the CAs of PEM `FILE` instead of the system's")
@@ -53,9 +53,9 @@ func addTLSFlags(fl *pflag.FlagSet, o *TLSFlags, server bool) {
 		fl.BoolVar(&o.Insecure, "insecure", false, "do not verify the server's certificate (warns)")
 		fl.StringVar(&o.Pin, "pin", "", "accept exactly the certificate with this fingerprint, `sha256:HEX`, instead of verifying it")
 	}
-	fl.StringVar(&o.Passphrase, "passphrase", "", "passphrase of an encrypted --key, `STR`")
+	fl.StringVar(&o.Passphrase, "passphrase", "", "the passphrase `STR` of an encrypted --key")
 	fl.StringVar(&o.PassphraseFile, "passphrase-file", "", "read the passphrase of --key from the first line of `FILE`")
-	fl.StringSliceVar(&o.ALPN, "alpn", nil, "ALPN protocols `P1,P2`, in preference order")
+	fl.StringSliceVar(&o.ALPN, "alpn", nil, "offer the ALPN protocols `P1,P2`, in preference order")
 	fl.StringVar(&o.MinTLS, "min-tls", "1.2", "lowest TLS version accepted: `1.2` or 1.3")
 }
 
