@@ -365,3 +365,37 @@ func tlsShortDir(t *testing.T) string {
 	t.Cleanup(func() { os.RemoveAll(d) })
 	return d
 }
+
+// TestTLSConnectSystemRoots: without --ca the system's roots verify the
+// server (here the test CA, made the system's through SSL_CERT_FILE, which
+// Go reads on Unix); --ca replaces them, so a CA file that does not hold
+// the server's issuer fails even though the system would trust it.
+func TestTLSConnectSystemRoots(t *testing.T) {
+	certs := testCerts(t)
+	run := func(args ...string) (string, string, int) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), peerTimeout)
+		defer cancel()
+		c := exec.CommandContext(ctx, nodenetPath(t), args...)
+		c.Env = append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir(), "SSL_CERT_FILE="+certs.Path("ca.pem"), "SSL_CERT_DIR="+t.TempDir())
+		c.Stdin = strings.NewReader("roots\n")
+		var out, errb bytes.Buffer
+		c.Stdout, c.Stderr = &out, &errb
+		err := c.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return out.String(), errb.String(), code
+	}
+	port := strconv.Itoa(opensslServer(t, certs.Path("leaf.pem"), certs.Path("leaf.key")))
+	if out, stderr, code := run("connect", "--tls", port, "localhost"); code != 0 || out != "stoor\n" {
+		t.Errorf("system roots: exit %d, printed %q: %s", code, out, stderr)
+	}
+	port = strconv.Itoa(opensslServer(t, certs.Path("leaf.pem"), certs.Path("leaf.key")))
+	if _, stderr, code := run("connect", "--tls", "--ca", certs.Path("self.pem"), port, "localhost"); code != 1 || !strings.Contains(stderr, "UNABLE_TO_VERIFY_LEAF_SIGNATURE") {
+		t.Errorf("--ca replacing the system's roots: exit %d: %s", code, stderr)
+	}
+}
