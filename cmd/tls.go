@@ -223,7 +223,6 @@ func (o *ServerFlags) withTLS(f *Factory, l *EventLog, so *netcore.ServerOptions
 		so.Hooks.OnSecureConnection = func(s *netcore.Socket) { l.Emit("secureConnection", secureFields(s, tc)...) }
 	}
 	so.Hooks.OnTLSClientError = func(s *netcore.Socket, err error) {
-		err = netcore.HandshakeError(err, false)
 		switch {
 		case l.On(1):
 			l.Emit("tlsClientError", append([]Field{{"id", s.ID()}}, errorFields(err)...)...)
