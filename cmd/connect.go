@@ -41,6 +41,7 @@ type ConnectOptions struct {
 	RST            bool
 	BlockRules     []string
 	BlockListFile  string
+	TLS            TLSFlags
 
 	StreamFlags
 	Telnet bool // --telnet
@@ -129,6 +130,9 @@ nothing is truncated (--allow-half-open=true|false forces either).`,
 				}
 				opts.Send = &s
 			}
+			if err := opts.TLS.check(cmd); err != nil {
+				return err
+			}
 			if opts.TOS < 0 || opts.TOS > 255 {
 				return usageErrorf("--tos %d: want 0 to 255", opts.TOS)
 			}
@@ -171,6 +175,7 @@ nothing is truncated (--allow-half-open=true|false forces either).`,
 	fl.BoolVar(&opts.RST, "rst", false, "close with a TCP RST instead of a FIN (resetAndDestroy)")
 	fl.StringArrayVar(&opts.BlockRules, "block", nil, "refuse to connect to `RULE` (address, A-B, NET/PREFIX or a Node rule); repeatable")
 	fl.StringVar(&opts.BlockListFile, "blocklist", "", "refuse to connect to the addresses of rule `FILE`")
+	addTLSFlags(fl, &opts.TLS, false)
 	addStreamFlags(fl, &opts.StreamFlags)
 	fl.BoolVar(&opts.Telnet, "telnet", false, "answer telnet option negotiation by refusing it, and strip it from the output")
 	fl.StringVar(&opts.ProxyURL, "proxy", "", "connect through `URL`: socks5://, socks5h:// or http://[user:pass@]host:port (default: $NODENET_PROXY)")
@@ -187,9 +192,13 @@ func connectRun(ctx context.Context, opts *ConnectOptions) (err error) {
 	if err != nil {
 		return err
 	}
+	tc, err := opts.TLS.clientContext(opts.IO.ErrOut)
+	if err != nil {
+		return err
+	}
 	l := opts.Events
 	var timedOut bool
-	hooks := socketHooks(l, nil)
+	hooks := withSecureConnect(l, socketHooks(l, nil), tc)
 	if opts.Timeout > 0 {
 		onTimeout := func(s *netcore.Socket) {
 			// First idle period: end our side; second: give up.
@@ -226,6 +235,7 @@ func connectRun(ctx context.Context, opts *ConnectOptions) (err error) {
 		KeepAliveInitialDelay:          opts.KeepAlive.Delay,
 		TypeOfService:                  opts.TOS,
 		Hooks:                          hooks,
+		TLS:                            tc,
 	}
 	if bl != nil {
 		copts.BlockList = bl

@@ -51,9 +51,13 @@ type ConnectOptions struct {
 	Hooks *SocketHooks
 	// Resolver looks host names up; nil means net.DefaultResolver.
 	Resolver *net.Resolver
+	// TLS, when set, speaks TLS on the connection (Node's tls.connect):
+	// the handshake follows 'connect' within ctx, then OnSecureConnect
+	// fires. A failed handshake or verification is the error of Connect.
+	TLS *TLSContext
 	// Proxy, when set, connects through a SOCKS5 or HTTP CONNECT proxy
 	// (see ParseProxy): Host and Port are the target, and the socket's
-	// remote address is the proxy's.
+	// remote address is the proxy's. TLS, if set, runs in the tunnel.
 	Proxy *Proxy
 }
 
@@ -80,13 +84,13 @@ func Connect(ctx context.Context, opts ConnectOptions) (*Socket, error) {
 		if err != nil {
 			return nil, err
 		}
-		return connected(c, opts, hooks), nil
+		return secured(ctx, connected(c, opts, hooks), opts)
 	}
 	c, err := dialTCP(ctx, opts, hooks)
 	if err != nil {
 		return nil, err
 	}
-	return connected(c, opts, hooks), nil
+	return secured(ctx, connected(c, opts, hooks), opts)
 }
 
 // dialTCP is Connect without the Socket: the connection to opts.Path, or
@@ -223,6 +227,19 @@ func connected(c net.Conn, opts ConnectOptions, hooks *SocketHooks) *Socket {
 		hooks.OnConnect(s)
 	}
 	return s
+}
+
+// secured runs the TLS handshake when opts ask for TLS; the socket is
+// closed when it fails.
+func secured(ctx context.Context, s *Socket, opts ConnectOptions) (*Socket, error) {
+	if opts.TLS == nil {
+		return s, nil
+	}
+	if err := opts.TLS.secure(ctx, s, opts.Host); err != nil {
+		s.conn.Close() //nolint:errcheck // the handshake's error is the one to report
+		return nil, err
+	}
+	return s, nil
 }
 
 // dialOne makes one connection attempt.
