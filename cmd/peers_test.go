@@ -28,20 +28,19 @@ func init() {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer that a child process and the test may
-// use at once.
-type lockedBuffer struct {
+// peerOutput collects a peer's output while the test reads it.
+type peerOutput struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+func (l *peerOutput) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *lockedBuffer) String() string {
+func (l *peerOutput) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
@@ -99,7 +98,7 @@ func peerCmd(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		cmd := exec.Command(prog, argv...)
 		cmd.Dir = ts.Getenv("WORK")
-		var out lockedBuffer
+		var out peerOutput
 		cmd.Stdout, cmd.Stderr = &out, &out
 		ts.Check(cmd.Start())
 		exited := make(chan struct{})
