@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -227,7 +228,7 @@ func connectRun(ctx context.Context, opts *ConnectOptions) error {
 	}
 	done := make(chan error, 1)
 	go func() {
-		done <- netcore.Relay(sock, in, opts.IO.Out, netcore.RelayOptions{NoShutdown: opts.NoShutdown})
+		done <- netcore.Relay(sock, in, opts.IO.Out, netcore.RelayOptions{NoShutdown: opts.NoShutdown, EndGrace: netcore.DefaultEndGrace})
 	}()
 	select {
 	case err = <-done:
@@ -241,6 +242,18 @@ func connectRun(ctx context.Context, opts *ConnectOptions) error {
 	}
 	if err != nil && timedOut && (errors.Is(err, net.ErrClosed) || isErrno(err, "EPIPE")) {
 		return nil // we ended an idle connection, as asked
+	}
+	return outputClosed(err)
+}
+
+// outputClosed turns a relay's "write EPIPE" on stdout (the reader of a
+// pipe has gone, as in `nodenet connect ... | head -c 100`) into what cat
+// and nc show: nothing, and the status a shell reports for a process
+// ended by SIGPIPE, 141. Other errors are returned as they are.
+func outputClosed(err error) error {
+	var oe *netcore.OutputError
+	if errors.As(err, &oe) && oe.Err.Code == "EPIPE" {
+		return exitSignal(syscall.SIGPIPE)
 	}
 	return err
 }
