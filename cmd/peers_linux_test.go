@@ -141,7 +141,7 @@ http {
 	}
 	defer hc.Close()
 	hc.SetDeadline(time.Now().Add(20 * time.Second)) //nolint:errcheck // a dead nginx fails the read
-	io.WriteString(hc, "HEAD / HTTP/1.0\r\n\r\n")   //nolint:errcheck // the read says
+	io.WriteString(hc, "HEAD / HTTP/1.0\r\n\r\n")    //nolint:errcheck // the read says
 	if _, err := bufio.NewReader(hc).ReadString('\n'); err != nil {
 		log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
 		t.Fatalf("nginx does not answer: %v\n%s", err, log)
