@@ -261,13 +261,14 @@ func outputClosed(err error) error {
 // dialWithRetry connects, retrying until --wait passes when it is set;
 // --connect-timeout bounds each attempt. A signal gives up at once.
 func dialWithRetry(ctx context.Context, opts *ConnectOptions, copts netcore.ConnectOptions, sigs <-chan os.Signal) (*netcore.Socket, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var sig os.Signal
+	// The signal travels as the context's cause: the goroutine that reads
+	// it and the loop share nothing else.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	go func() {
 		select {
-		case sig = <-sigs:
-			cancel()
+		case sig := <-sigs:
+			cancel(signalCause{sig})
 		case <-ctx.Done():
 		}
 	}()
@@ -283,8 +284,8 @@ func dialWithRetry(ctx context.Context, opts *ConnectOptions, copts netcore.Conn
 		if err == nil {
 			return sock, nil
 		}
-		if sig != nil || ctx.Err() != nil {
-			return nil, exitSignal(sig)
+		if ctx.Err() != nil {
+			return nil, exitSignal(signalOf(ctx))
 		}
 		if opts.Wait == 0 || time.Now().Add(pause).After(deadline) || !retryable(err) {
 			return nil, err
@@ -294,10 +295,24 @@ func dialWithRetry(ctx context.Context, opts *ConnectOptions, copts netcore.Conn
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return nil, exitSignal(sig)
+			return nil, exitSignal(signalOf(ctx))
 		}
 		pause = min(2*pause, time.Second)
 	}
+}
+
+// signalCause cancels a context because a signal came.
+type signalCause struct{ sig os.Signal }
+
+func (c signalCause) Error() string { return "signal: " + c.sig.String() }
+
+// signalOf is the signal that cancelled ctx, or nil.
+func signalOf(ctx context.Context) os.Signal {
+	var c signalCause
+	if errors.As(context.Cause(ctx), &c) {
+		return c.sig
+	}
+	return nil
 }
 
 // retryable reports whether --wait should try again after err: the
