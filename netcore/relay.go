@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -15,22 +16,29 @@ type RelayOptions struct {
 	// that take a FIN as an abort); the relay then ends when the peer
 	// does.
 	NoShutdown bool
-	// EndGrace, when not 0, holds our FIN after in ends for as long as
-	// the peer is still sending. The FIN goes out once the peer has ended,
-	// or once nothing has come from the peer (and nothing is waiting to be
-	// read) for EndGrace plus two round-trip times, counted from the
-	// latest of: the start of the relay, the first byte of in, the last
-	// byte from the peer. Many servers (nginx, ncat, nc -N) take a FIN as
-	// the end of the exchange and stop sending the answer they were in
-	// the middle of; a peer that answers only after our end (Node's
-	// c.on('end', ...)) still gets it, EndGrace later. An upload to a
-	// silent peer that lasted longer than EndGrace ends at once. 0 sends
-	// the FIN as soon as in ends, as Node's pipe() does.
+	// EndGrace, when not 0, holds our FIN after in ends while the peer
+	// may still be answering: many servers (nginx, ncat, nc -N) take a FIN
+	// as the end of the exchange and cut short the answer they are
+	// sending. The FIN then goes once the peer has ended, or once nothing
+	// has come from the peer (and nothing waits to be read) for EndGrace
+	// plus two round-trip times, counted from the latest of: the start of
+	// the relay, the first byte of in, the last byte from the peer. It
+	// goes at once, without holding, after an upload (in gave
+	// UploadBytes or more: a peer that answers waits for the request to
+	// end, and that wait is what the FIN ends) and after an empty in that
+	// is not the null device (an empty message; `< /dev/null` means
+	// "only receive"). A peer that answers only after our end (Node's
+	// c.on('end', ...)) still gets it, EndGrace later. 0 sends the FIN as
+	// soon as in ends, as Node's pipe() does.
 	EndGrace time.Duration
 }
 
 // DefaultEndGrace is the EndGrace of `nodenet connect`.
 const DefaultEndGrace = 100 * time.Millisecond
+
+// UploadBytes is the size of an input after which Relay's EndGrace does
+// not hold the FIN: the input was an upload, not a request.
+const UploadBytes = 1 << 20
 
 // OutputError is how Relay reports a failure to write to out, as opposed
 // to a failure of the socket: Err is "write EPIPE" when out is a pipe
@@ -95,7 +103,10 @@ func Relay(s *Socket, in io.Reader, out io.Writer, opts RelayOptions) error {
 				if opts.NoShutdown {
 					continue
 				}
-				wait := r.quietLeft()
+				wait := time.Duration(0)
+				if r.hold(in) {
+					wait = r.quietLeft()
+				}
 				if wait <= 0 {
 					err = s.End()
 				} else {
@@ -159,6 +170,7 @@ type relay struct {
 	start time.Time
 	peer  peerWatch
 
+	sent     int64        // bytes of in sent, once up has returned
 	firstIn  atomic.Int64 // when in gave its first byte, Unix ns; 0 before
 	lastRecv atomic.Int64 // when the buffered copy last read, Unix ns
 }
@@ -170,6 +182,32 @@ type relay struct {
 type peerWatch struct {
 	since  func() (idle, rtt time.Duration, ok bool)
 	queued func() bool
+}
+
+// hold reports whether the FIN waits for the peer to be quiet (see
+// RelayOptions.EndGrace) once in has ended.
+func (r *relay) hold(in io.Reader) bool {
+	switch {
+	case r.opts.EndGrace <= 0, r.sent >= UploadBytes:
+		return false
+	case r.sent == 0:
+		return isNullDevice(in)
+	}
+	return true
+}
+
+// isNullDevice reports whether r is the null device (/dev/null).
+func isNullDevice(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	null, err := os.Stat(os.DevNull)
+	return err == nil && os.SameFile(st, null)
 }
 
 // quietLeft is how much longer the FIN must be held (EndGrace): 0 or
@@ -284,17 +322,18 @@ func (r *relay) up(in io.Reader) error {
 			return err
 		}
 	}
+	var n int64
 	var err error
 	if s.kernelCopyOK() && s.hooks.OnDrain == nil {
-		var n int64
 		n, err = io.Copy(s.conn, in)
 		if n > 0 {
 			s.bytesWritten.Add(n)
 			s.touch()
 		}
 	} else {
-		_, err = io.Copy(socketWriter{s}, readerOnly{in})
+		n, err = io.Copy(socketWriter{s}, readerOnly{in})
 	}
+	r.sent += n
 	if err != nil {
 		return relayError(err, "write")
 	}
@@ -309,7 +348,9 @@ func (r *relay) firstChunk(in io.Reader) (done bool, err error) {
 		n, rerr := in.Read(buf)
 		if n > 0 {
 			r.firstIn.Store(time.Now().UnixNano())
-			if _, err := r.s.Write(buf[:n]); err != nil {
+			m, err := r.s.Write(buf[:n])
+			r.sent += int64(m)
+			if err != nil {
 				return true, relayError(err, "write")
 			}
 		}
