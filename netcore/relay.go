@@ -143,6 +143,13 @@ func Relay(s *Socket, in io.Reader, out io.Writer, opts RelayOptions) error {
 			}
 			// The peer ended (and Socket.peerEnded ended our side too
 			// unless AllowHalfOpen).
+			if holdC != nil {
+				// The FIN that waited for the peer goes now.
+				if err := s.End(); err != nil {
+					s.Destroy(err)
+					return err
+				}
+			}
 			if inDone || opts.NoShutdown || !s.allowHalfOpen {
 				s.Destroy(nil)
 				return nil
