@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/signal"
 	"strings"
 	"syscall"
 	"time"
@@ -209,6 +210,14 @@ func connectRun(ctx context.Context, opts *ConnectOptions) error {
 	}
 	sigs, stopSignals := signals()
 	defer stopSignals()
+	// A write to a closed stdout then fails with EPIPE, which the relay
+	// reports (status 141, quietly), on every copy path: otherwise Go's
+	// runtime kills the process with SIGPIPE when the copy goes through
+	// os.Stdout.Write, and a splice(2) gets EPIPE. A caught signal, unlike
+	// an ignored one, is not passed on to programs we start.
+	pipe := make(chan os.Signal, 1)
+	signal.Notify(pipe, syscall.SIGPIPE)
+	defer signal.Stop(pipe)
 
 	sock, err := dialWithRetry(ctx, opts, copts, sigs)
 	if err != nil {

@@ -40,11 +40,11 @@ func streamServer(t *testing.T) string {
 
 // runWithStdout runs `nodenet connect PORT 127.0.0.1 < /dev/null` with
 // stdout, and returns its stderr and exit status.
-func runWithStdout(t *testing.T, stdout *os.File, port string) (string, int) {
+func runWithStdout(t *testing.T, stdout *os.File, port string, global ...string) (string, int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), peerTimeout)
 	defer cancel()
-	c := exec.CommandContext(ctx, nodenetPath(t), "connect", port, "127.0.0.1")
+	c := exec.CommandContext(ctx, nodenetPath(t), append(global, "connect", port, "127.0.0.1")...)
 	c.Stdout = stdout
 	var errb bytes.Buffer
 	c.Stderr = &errb
@@ -71,25 +71,42 @@ func runWithStdout(t *testing.T, stdout *os.File, port string) (string, int) {
 // failed. Like cat and nc (killed by SIGPIPE), it is quiet, and its
 // status is the one a shell shows for them: 141.
 func TestConnectStdoutClosed(t *testing.T) {
-	port := streamServer(t)
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	head := make(chan []byte, 1)
-	go func() {
-		b := make([]byte, 100)
-		n, _ := io.ReadFull(pr, b)
-		pr.Close() // head -c 100 exits
-		head <- b[:n]
-	}()
-	stderr, code := runWithStdout(t, pw, port)
-	pw.Close()
-	if got := <-head; len(got) != 100 || !strings.HasPrefix(string(got), "nodenet\n") {
-		t.Errorf("the reader got %q", got)
-	}
-	if stderr != "" || code != 141 {
-		t.Errorf("exit %d, stderr %q; want 141 and nothing", code, stderr)
+	for _, tc := range []struct{ name, args string }{
+		// TCP to a pipe: splice(2), which gets EPIPE.
+		{"tcp", ""},
+		// -vv sees every chunk, so the copy goes through os.Stdout.Write,
+		// where Go's runtime kills a process with SIGPIPE.
+		{"buffered", "-vv"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			port := streamServer(t)
+			pr, pw, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			head := make(chan []byte, 1)
+			go func() {
+				b := make([]byte, 100)
+				n, _ := io.ReadFull(pr, b)
+				pr.Close() // head -c 100 exits
+				head <- b[:n]
+			}()
+			var extra []string
+			if tc.args != "" {
+				extra = []string{tc.args}
+			}
+			stderr, code := runWithStdout(t, pw, port, extra...)
+			pw.Close()
+			if got := <-head; len(got) != 100 || !strings.HasPrefix(string(got), "nodenet\n") {
+				t.Errorf("the reader got %q", got)
+			}
+			if tc.args != "" {
+				stderr = "" // -vv's events
+			}
+			if stderr != "" || code != 141 {
+				t.Errorf("exit %d, stderr %q; want 141 and nothing", code, stderr)
+			}
+		})
 	}
 }
 
