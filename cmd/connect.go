@@ -59,10 +59,11 @@ localhost, as in Node's net.connect.
 
 When stdin ends, nodenet half-closes (sends FIN) and goes on printing until
 the peer ends. Servers such as nginx, ncat -l and nc -N -l stop their answer
-when they see the FIN, so it waits while the peer is still sending: it goes
-once the peer has ended or has been quiet for 100ms. After an upload (1 MiB
-or more) or an empty stdin other than /dev/null it goes at once; --no-shutdown
-never sends it. When the peer ends first, the connection ends too if stdin is
+when they see the FIN, so it waits while the peer may still be answering: it
+goes once the peer has ended, or has been quiet for 100ms after a request it
+has not begun to answer, or for 500ms once it is answering (stdin /dev/null:
+only receiving). After an upload (1 MiB or more) or an empty stdin other than
+/dev/null it goes at once; --no-shutdown never sends it. When the peer ends first, the connection ends too if stdin is
 a terminal; otherwise nodenet goes on sending stdin until its end, so that
 nothing is truncated (--allow-half-open=true|false forces either). When
 stdout's reader goes away (| head), nodenet exits quietly with status 141,

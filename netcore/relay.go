@@ -20,16 +20,17 @@ type RelayOptions struct {
 	// may still be answering: many servers (nginx, ncat, nc -N) take a FIN
 	// as the end of the exchange and cut short the answer they are
 	// sending. The FIN then goes once the peer has ended, or once nothing
-	// has come from the peer (and nothing waits to be read) for EndGrace
-	// plus two round-trip times, counted from the latest of: the start of
-	// the relay, the first byte of in, the last byte from the peer. It
-	// goes at once, without holding, after an upload (in gave
+	// has come from the peer (and nothing waits to be read) for EndGrace,
+	// counted from the later of the first byte of in and the last byte
+	// from the peer; for five times EndGrace when the peer is answering
+	// (it has sent since in started, or in was the null device: only
+	// receiving), since an answer may pause; plus two round-trip times.
+	// It goes at once, without holding, after an upload (in gave
 	// UploadBytes or more: a peer that answers waits for the request to
 	// end, and that wait is what the FIN ends) and after an empty in that
-	// is not the null device (an empty message; `< /dev/null` means
-	// "only receive"). A peer that answers only after our end (Node's
-	// c.on('end', ...)) still gets it, EndGrace later. 0 sends the FIN as
-	// soon as in ends, as Node's pipe() does.
+	// is not the null device (an empty message). A peer that answers only
+	// after our end (Node's c.on('end', ...)) gets the FIN EndGrace
+	// late. 0 sends the FIN as soon as in ends, as Node's pipe() does.
 	EndGrace time.Duration
 }
 
@@ -177,18 +178,31 @@ type relay struct {
 	start time.Time
 	peer  peerWatch
 
-	sent     int64        // bytes of in sent, once up has returned
-	firstIn  atomic.Int64 // when in gave its first byte, Unix ns; 0 before
-	lastRecv atomic.Int64 // when the buffered copy last read, Unix ns
+	sent        int64        // bytes of in sent, once up has returned
+	firstIn     atomic.Int64 // when in gave its first byte, Unix ns; 0 before
+	recvAtInput atomic.Int64 // bytes received by then
+	lastRecv    atomic.Int64 // when the buffered copy last read, Unix ns
 }
 
 // peerWatch tells what the kernel knows of the peer's sending, where the
-// platform can tell: since reports the time since data last arrived and
-// the smoothed round-trip time (TCP on Linux); queued reports whether
-// received bytes wait to be read. A nil func knows nothing.
+// platform can tell: since reports the time since data last arrived, the
+// smoothed round-trip time and the bytes received so far (TCP on Linux);
+// queued reports whether received bytes wait to be read. A nil func knows
+// nothing.
 type peerWatch struct {
-	since  func() (idle, rtt time.Duration, ok bool)
+	since  func() (idle, rtt time.Duration, received uint64, ok bool)
 	queued func() bool
+}
+
+// received is the count of bytes received from the peer: the kernel's,
+// which counts what splice(2) moves past us, or the Socket's.
+func (r *relay) received() int64 {
+	if r.peer.since != nil {
+		if _, _, n, ok := r.peer.since(); ok {
+			return int64(n)
+		}
+	}
+	return r.s.bytesRead.Load()
 }
 
 // hold reports whether the FIN waits for the peer to be quiet (see
@@ -225,12 +239,22 @@ func (r *relay) quietLeft() time.Duration {
 	}
 	now := time.Now()
 	ref := r.start
+	// A peer that is answering (it has sent since our input started, or
+	// we had nothing to send) may pause in the middle of its answer when
+	// it, or the machine, is busy: it gets longer than one that has yet
+	// to start.
+	grace := r.opts.EndGrace
 	if t := r.firstIn.Load(); t != 0 {
 		ref = later(ref, time.Unix(0, t))
+		if r.received() > r.recvAtInput.Load() {
+			grace *= answeringGrace
+		}
+	} else {
+		grace *= answeringGrace
 	}
 	var rtt time.Duration
 	if r.peer.since != nil {
-		if idle, srtt, ok := r.peer.since(); ok {
+		if idle, srtt, _, ok := r.peer.since(); ok {
 			ref = later(ref, now.Add(-idle))
 			rtt = srtt
 		}
@@ -238,7 +262,7 @@ func (r *relay) quietLeft() time.Duration {
 	if t := r.lastRecv.Load(); t != 0 {
 		ref = later(ref, time.Unix(0, t))
 	}
-	grace := r.opts.EndGrace + 2*rtt
+	grace += 2 * rtt
 	if r.peer.queued != nil && r.peer.queued() {
 		// Bytes wait for us (out is slower than the peer): the peer is
 		// still sending, or would be if we read.
@@ -246,6 +270,10 @@ func (r *relay) quietLeft() time.Duration {
 	}
 	return grace - now.Sub(ref)
 }
+
+// answeringGrace is how many EndGraces a peer that is answering may
+// pause for.
+const answeringGrace = 5
 
 func later(a, b time.Time) time.Time {
 	if b.After(a) {
@@ -354,6 +382,7 @@ func (r *relay) firstChunk(in io.Reader) (done bool, err error) {
 	for {
 		n, rerr := in.Read(buf)
 		if n > 0 {
+			r.recvAtInput.Store(r.received())
 			r.firstIn.Store(time.Now().UnixNano())
 			m, err := r.s.Write(buf[:n])
 			r.sent += int64(m)

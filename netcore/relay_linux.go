@@ -11,8 +11,9 @@ import (
 )
 
 // watchPeer asks the kernel about the peer's sending: for TCP, TCP_INFO's
-// time since data last arrived (tcpi_last_data_recv, which counts bytes
-// that splice(2) moves past us too) and its smoothed round-trip time; for
+// time since data last arrived (tcpi_last_data_recv, which sees bytes
+// that splice(2) moves past us too), its smoothed round-trip time and its
+// count of bytes received; for
 // TCP and Unix sockets, whether received bytes wait in the socket
 // (SIOCINQ).
 func watchPeer(c net.Conn) peerWatch {
@@ -33,15 +34,16 @@ func watchPeer(c net.Conn) peerWatch {
 		return n > 0
 	}
 	if _, ok := c.(*net.TCPConn); ok {
-		w.since = func() (idle, rtt time.Duration, ok bool) {
+		w.since = func() (idle, rtt time.Duration, received uint64, ok bool) {
 			rc.Control(func(fd uintptr) { //nolint:errcheck // a closed socket reads as unknown
 				if info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
 					idle = time.Duration(info.Last_data_recv) * time.Millisecond
 					rtt = time.Duration(info.Rtt) * time.Microsecond
+					received = info.Bytes_received
 					ok = true
 				}
 			})
-			return idle, rtt, ok
+			return idle, rtt, received, ok
 		}
 	}
 	return w
