@@ -62,12 +62,13 @@ the peer ends. Servers such as nginx, ncat -l and nc -N -l stop their answer
 when they see the FIN, so it waits while the peer may still be answering: it
 goes once the peer has ended, or has been quiet for 100ms after a request it
 has not begun to answer, or for 500ms once it is answering (stdin /dev/null:
-only receiving). After an upload (1 MiB or more) or an empty stdin other than
-/dev/null it goes at once; --no-shutdown never sends it. When the peer ends first, the connection ends too if stdin is
-a terminal; otherwise nodenet goes on sending stdin until its end, so that
-nothing is truncated (--allow-half-open=true|false forces either). When
-stdout's reader goes away (| head), nodenet exits quietly with status 141,
-as cat and nc do.`,
+only receiving). After an upload (64 KiB or more) or an empty stdin other than
+/dev/null it goes at once; --no-shutdown never sends it.
+
+When the peer ends first, the connection ends too if stdin is a terminal;
+otherwise nodenet goes on sending stdin until its end, so that nothing is
+truncated (--allow-half-open=true|false forces either). When stdout's reader
+goes away (| head), nodenet exits quietly with status 141, as cat and nc do.`,
 		Example: `  # The Node docs' "telnet localhost 8124" step
   nodenet connect 8124
 

@@ -39,7 +39,7 @@ const DefaultEndGrace = 100 * time.Millisecond
 
 // UploadBytes is the size of an input after which Relay's EndGrace does
 // not hold the FIN: the input was an upload, not a request.
-const UploadBytes = 1 << 20
+const UploadBytes = 64 << 10
 
 // OutputError is how Relay reports a failure to write to out, as opposed
 // to a failure of the socket: Err is "write EPIPE" when out is a pipe
