@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nodenet/nodenet/netcore/nodetest"
 )
 
 // Real servers that take a client's FIN as the end of the exchange, and
@@ -304,4 +306,27 @@ func TestConnectDevNullDownloads(t *testing.T) {
 		}
 		checkSum(t, "download", out, size, sum)
 	})
+}
+
+// TestConnectNodeAnswersAfterEnd: the held FIN still goes to a server
+// that answers only after the client's end, for a request, an upload and
+// nothing at all (< /dev/null): none of them hangs.
+func TestConnectNodeAnswersAfterEnd(t *testing.T) {
+	port, _ := startNode(t, nodetest.Node20(t), replyAfterEndServer)
+	for _, tc := range []struct {
+		name  string
+		stdin io.Reader
+		n     int
+	}{
+		{"request", strings.NewReader("question\n"), 9},
+		{"upload", bytes.NewReader(make([]byte, 1<<20)), 1 << 20},
+		{"dev null", nil, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, stderr, code := runConnect(t, tc.stdin, "connect", port, "127.0.0.1")
+			if want := fmt.Sprintf("received %d bytes\n", tc.n); code != 0 || string(out) != want {
+				t.Errorf("exit %d, printed %q, want %q; stderr:\n%s", code, out, want, stderr)
+			}
+		})
+	}
 }
