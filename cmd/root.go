@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strings"
 
@@ -70,19 +71,22 @@ Where the Node docs say "test it with telnet localhost 8124" or
 		Version:       buildVersion(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
-		Args:          cobra.NoArgs,
+		Args:          subcommandArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cmd.SetOut(f.IO.ErrOut)
 			cmd.Usage() //nolint:errcheck // stderr
 			return &ExitError{Code: exitUsage}
 		},
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if !readsConfig(cmd) {
+				return nil
+			}
 			cfg, err := loadConfig(f.ConfigFile, f.Getenv, environ)
 			if err != nil {
 				return err
 			}
 			f.config = cfg
-			if err := cfg.apply(cmd); err != nil {
+			if err := cfg.apply(cmd, f.IO.ErrOut); err != nil {
 				return err
 			}
 			switch f.Events {
@@ -97,6 +101,7 @@ Where the Node docs say "test it with telnet localhost 8124" or
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
 	root.SetVersionTemplate("nodenet {{.Version}}\n")
+	root.SetFlagErrorFunc(flagError)
 	root.CompletionOptions.DisableDefaultCmd = true
 
 	pf := root.PersistentFlags()
@@ -124,6 +129,7 @@ Where the Node docs say "test it with telnet localhost 8124" or
 // markRunStarted wraps every RunE so that an error cobra returns before
 // any RunE started (an unknown flag or command, a bad argument count, a
 // required flag or a flag group, all returned unwrapped) is a usage error.
+// A command that groups subcommands takes subcommandArgs as its Args.
 func markRunStarted(c *cobra.Command) {
 	if run := c.RunE; run != nil {
 		c.RunE = func(cmd *cobra.Command, args []string) error {
@@ -133,6 +139,9 @@ func markRunStarted(c *cobra.Command) {
 			}
 			return &ranError{err}
 		}
+	}
+	if c.HasSubCommands() {
+		c.Args = subcommandArgs
 	}
 	for _, sub := range c.Commands() {
 		markRunStarted(sub)
@@ -145,12 +154,101 @@ type ranError struct{ err error }
 func (e *ranError) Error() string { return e.err.Error() }
 func (e *ranError) Unwrap() error { return e.err }
 
+// readsConfig tells whether cmd reads the config file and environment:
+// not help, and not completion or cobra's __complete, which a shell runs
+// at every Tab and which a broken config file must not break.
+func readsConfig(cmd *cobra.Command) bool {
+	for c := cmd; c != nil; c = c.Parent() {
+		switch c.Name() {
+		case "help", "completion", cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd:
+			return false
+		}
+	}
+	return true
+}
+
+// subcommandArgs refuses an argument to a command that only groups
+// subcommands (the root, block): it can only be a mistyped subcommand. It
+// suggests the one meant, as cobra does for a root without an Args
+// validator, or lists them all.
+func subcommandArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	cmd.SuggestionsMinimumDistance = 2
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		return usageErrorf("%s. Did you mean %s?", msg, orList(s))
+	}
+	var names []string
+	for _, c := range cmd.Commands() {
+		if c.IsAvailableCommand() {
+			names = append(names, c.Name())
+		}
+	}
+	return usageErrorf("%s: want %s", msg, orList(names))
+}
+
+// orList is "a", "a or b", "a, b or c".
+func orList(s []string) string {
+	if len(s) < 2 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
+}
+
+// buildVersion is what --version prints after "nodenet ".
 func buildVersion() string {
-	if version != "" {
-		return version
+	bi, _ := debug.ReadBuildInfo()
+	return versionString(version, bi, runtime.GOOS+"/"+runtime.GOARCH)
+}
+
+// versionString is the version given at link time, else the module's
+// version from the build information, else "(devel)"; then the VCS
+// revision and its time when the build recorded them, and the Go version
+// and platform it was built with:
+//
+//	v1.2.3 go1.26.8 linux/amd64
+//	(devel) (rev 78721ba3c1d2, 2026-12-05T10:00:00Z, modified) go1.26.8 linux/amd64
+func versionString(linked string, bi *debug.BuildInfo, platform string) string {
+	v := linked
+	if v == "" && bi != nil && bi.Main.Version != "" {
+		v = bi.Main.Version
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
+	if v == "" {
+		v = "(devel)"
 	}
-	return "(devel)"
+	goVersion := runtime.Version()
+	if bi == nil {
+		return v + " " + goVersion + " " + platform
+	}
+	if bi.GoVersion != "" {
+		goVersion = bi.GoVersion
+	}
+	var rev, at, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = "modified"
+			}
+		}
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	var vcs []string
+	for _, s := range []string{rev, at, modified} {
+		if s != "" {
+			vcs = append(vcs, s)
+		}
+	}
+	if rev != "" {
+		v += " (rev " + strings.Join(vcs, ", ") + ")"
+	}
+	return v + " " + goVersion + " " + platform
 }

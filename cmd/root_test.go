@@ -24,8 +24,29 @@ type probeOptions struct {
 // on a root that has an extra "probe" command.
 func runProbe(t *testing.T, config string, environ []string, args ...string) (probeOptions, int, string) {
 	t.Helper()
+	return runProbeFile(t, "", config, environ, args...)
+}
+
+// runProbeFile is runProbe with the config in a file of the given name
+// (config.toml), passed with --config; "" is the default config.yaml.
+func runProbeFile(t *testing.T, name, config string, environ []string, args ...string) (probeOptions, int, string) {
+	t.Helper()
 	dir := t.TempDir()
-	environ = append([]string{"XDG_CONFIG_HOME=" + dir}, environ...)
+	if name != "" {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(config), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		config = ""
+		args = append([]string{"--config", path}, args...)
+	}
+	// viper reads the process environment.
+	t.Setenv("XDG_CONFIG_HOME", dir)
+	for _, kv := range environ {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	environ = os.Environ()
 	if config != "" {
 		if err := os.MkdirAll(filepath.Join(dir, "nodenet"), 0o755); err != nil {
 			t.Fatal(err)
@@ -93,9 +114,15 @@ func TestConfigErrors(t *testing.T) {
 		wantErr      []string
 	}{
 		{name: "broken yaml", config: "probe:\n  timeout: 5s\n bad: [\n", wantErr: []string{"config file", "config.yaml", "yaml: line 2:"}},
-		{name: "bad value", config: "probe:\n  timeout: banana\n", wantErr: []string{"config.yaml: line 2: probe.timeout:", "banana"}},
+		{name: "bad value", config: "probe:\n  timeout: banana\n", wantErr: []string{"config.yaml: line 2: probe.timeout:", `invalid argument "banana": want a duration such as`}},
 		{name: "unknown key", config: "probe:\n  timout: 5s\n", wantErr: []string{"config.yaml: line 2: unknown key probe.timout"}},
-		{name: "bad env", env: []string{"NODENET_PROBE_ALLOW_HALF_OPEN=maybe"}, wantErr: []string{"NODENET_PROBE_ALLOW_HALF_OPEN", "maybe"}},
+		{name: "bad env", env: []string{"NODENET_PROBE_ALLOW_HALF_OPEN=maybe"}, wantErr: []string{`environment NODENET_PROBE_ALLOW_HALF_OPEN: invalid argument "maybe": want true or false`}},
+		{name: "bad env over file", config: "probe:\n  allow-half-open: true\n", env: []string{"NODENET_PROBE_ALLOW_HALF_OPEN=maybe"}, wantErr: []string{`environment NODENET_PROBE_ALLOW_HALF_OPEN: invalid argument "maybe"`}},
+		{name: "bad bool", config: "probe:\n  allow-half-open: yes\n", wantErr: []string{`config.yaml: line 2: probe.allow-half-open: invalid argument "yes": want true or false`}},
+		{name: "section for a value", config: "probe:\n  timeout:\n    x: 1s\n", wantErr: []string{"line 2: probe.timeout: want a single value or a list of values"}},
+		{name: "recursive alias", config: "a: &a\n  b: *a\n", wantErr: []string{"config.yaml: line 2: alias *a refers to a value that contains it"}},
+		{name: "alias bomb", config: aliasBomb(8, 10), wantErr: []string{"config.yaml: line ", "more than 10000 values once aliases are expanded"}},
+		{name: "not a map", config: "- a\n- b\n", wantErr: []string{"config.yaml: line 1: want a map of settings"}},
 		{name: "bad events", config: "events: xml\n", wantErr: []string{"--events", "xml"}},
 	}
 	for _, tt := range tests {
@@ -142,8 +169,18 @@ func TestExitCodes(t *testing.T) {
 		{name: "no command", args: nil, code: exitUsage},
 		{name: "unknown command", args: []string{"frobnicate"}, code: exitUsage, stderr: `unknown command "frobnicate"`},
 		{name: "unknown flag", args: []string{"--frobnicate"}, code: exitUsage, stderr: "unknown flag: --frobnicate"},
-		{name: "completion without shell", args: []string{"completion"}, code: exitUsage, stderr: "accepts 1 arg"},
-		{name: "completion bad shell", args: []string{"completion", "tcsh"}, code: exitUsage, stderr: `invalid argument "tcsh"`},
+		{name: "completion without shell", args: []string{"completion"}, code: exitUsage, stderr: "completion: name a shell: bash, zsh, fish or powershell\n"},
+		{name: "completion bad shell", args: []string{"completion", "tcsh"}, code: exitUsage, stderr: `completion: unknown shell "tcsh": want bash, zsh, fish or powershell` + "\n"},
+		{name: "completion two shells", args: []string{"completion", "bash", "zsh"}, code: exitUsage, stderr: "completion: one shell, got 2 arguments: want bash, zsh, fish or powershell\n"},
+		{name: "command typo", args: []string{"conect"}, code: exitUsage, stderr: `nodenet: unknown command "conect" for "nodenet". Did you mean connect?` + "\n"},
+		{name: "unknown command lists them", args: []string{"frobnicate"}, code: exitUsage, stderr: `for "nodenet": want block, completion, connect, echo, isip or listen` + "\n"},
+		{name: "subcommand typo", args: []string{"block", "lsit"}, code: exitUsage, stderr: `nodenet: unknown command "lsit" for "nodenet block". Did you mean list?` + "\n"},
+		{name: "bad bool", args: []string{"listen", "--keep-open=maybe"}, code: exitUsage, stderr: `nodenet: invalid argument "maybe" for "-k, --keep-open": want true or false` + "\n"},
+		{name: "bad duration", args: []string{"connect", "--timeout", "5"}, code: exitUsage, stderr: `nodenet: invalid argument "5" for "--timeout": want a duration such as 500ms, 5s or 1m30s` + "\n"},
+		{name: "bad int", args: []string{"listen", "--backlog", "many"}, code: exitUsage, stderr: `nodenet: invalid argument "many" for "--backlog": want an integer` + "\n"},
+		{name: "bad count", args: []string{"isip", "--verbose=lots", "::1"}, code: exitUsage, stderr: `nodenet: invalid argument "lots" for "-v, --verbose": want a count such as 2` + "\n"},
+		{name: "missing value", args: []string{"connect", "--timeout"}, code: exitUsage, stderr: `nodenet: flag needs an argument: "--timeout" wants a duration such as 500ms, 5s or 1m30s` + "\n"},
+		{name: "missing path", args: []string{"connect", "-U"}, code: exitUsage, stderr: `nodenet: flag needs an argument: "-U, --unix" wants a PATH` + "\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
