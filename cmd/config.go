@@ -59,10 +59,10 @@ func defaultConfigPath(getenv func(string) string) string {
 // environment. viper reads the process environment: environ must be it
 // (Main passes os.Environ()); it only tells whether there is any
 // NODENET_* variable to read.
-func loadConfig(explicit string, getenv func(string) string, environ []string) (*configSource, error) {
+func loadConfig(explicit string, getenv func(string) string, environ []string, root *cobra.Command) (*configSource, error) {
 	c := &configSource{}
 	for _, kv := range environ {
-		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "NODENET_") {
+		if k, v, ok := strings.Cut(kv, "="); ok && isConfigEnv(k, root) {
 			if c.env == nil {
 				c.env = map[string]string{}
 			}
@@ -125,6 +125,42 @@ func loadConfig(explicit string, getenv func(string) string, environ []string) (
 	c.lines = yc.lines
 	return c, nil
 }
+
+// isConfigEnv tells whether the variable name may be a config key:
+// NODENET_<COMMAND>_... for one of commands or of root's commands, or
+// NODENET_<KEY> for a flag of the root or a top-level key
+// (NODENET_VERBOSE, NODENET_BLOCKLIST). Other NODENET_* variables
+// (NODENET_TEST_NODE26, those --exec gives its command) do not make
+// nodenet start viper.
+func isConfigEnv(name string, root *cobra.Command) bool {
+	rest, ok := strings.CutPrefix(name, "NODENET_")
+	if !ok {
+		return false
+	}
+	for _, c := range commands {
+		if strings.HasPrefix(rest, envName(c.name)+"_") {
+			return true
+		}
+	}
+	if root != nil {
+		for _, c := range root.Commands() {
+			if strings.HasPrefix(rest, envName(c.Name())+"_") {
+				return true
+			}
+		}
+	}
+	for _, k := range configRootKeys {
+		if rest == envName(k) {
+			return true
+		}
+	}
+	return false
+}
+
+// configRootKeys are the top-level keys: the root's flags that the config
+// may set, and configTopLevel. TestConfigRootKeys keeps it in step with
+// the root's flags.
+var configRootKeys = []string{"verbose", "quiet", "events", "no-color", "ready-file", "blocklist"}
 
 // readConfigFile reads at most maxConfigSize bytes of path and refuses a
 // larger file or a directory.
@@ -198,8 +234,8 @@ func configKeys(cmd *cobra.Command, fl *pflag.Flag) []string {
 // viper: for each of the flag's keys (configKeys), the most specific
 // first, NODENET_<KEY> and then the file's <key>. It then refuses a key in
 // cmd's own section that names no flag, and warns on warn about any other
-// key that no command reads.
-func (c *configSource) apply(cmd *cobra.Command, warn io.Writer) error {
+// key that no command of tree (the whole command tree) reads.
+func (c *configSource) apply(cmd *cobra.Command, warn io.Writer, tree func() *cobra.Command) error {
 	if c.v == nil {
 		return nil
 	}
@@ -219,7 +255,7 @@ func (c *configSource) apply(cmd *cobra.Command, warn io.Writer) error {
 	if firstErr != nil {
 		return firstErr
 	}
-	return c.checkKeys(cmd, warn)
+	return c.checkKeys(cmd, warn, tree)
 }
 
 // set gives flag fl the value val of key k, each item of a list in turn
@@ -270,17 +306,18 @@ func (c *configSource) where(k string) string {
 // its subcommands) is ignored with a warning naming the key and the file.
 // Keys of other commands that name their flags are what a shared config
 // file is for, and are not mentioned.
-func (c *configSource) checkKeys(cmd *cobra.Command, warn io.Writer) error {
+func (c *configSource) checkKeys(cmd *cobra.Command, warn io.Writer, tree func() *cobra.Command) error {
 	if c.path == "" {
 		return nil
 	}
+	root := tree()
 	own := ""
 	if cmd.HasParent() {
 		own = strings.ReplaceAll(strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" "), " ", ".") + "."
 	}
 	var unknown, ignored []string
 	for _, k := range c.v.AllKeys() {
-		if !c.v.InConfig(k) || knownConfigKey(cmd.Root(), k) {
+		if !c.v.InConfig(k) || knownConfigKey(root, k) {
 			continue
 		}
 		if own != "" && strings.HasPrefix(k, own) {

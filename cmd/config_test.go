@@ -3,11 +3,15 @@ package cmd
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/pflag"
 )
 
 // aliasBomb is a YAML document of levels anchors, each a map of width
@@ -173,16 +177,16 @@ func TestConfigUnknownKeys(t *testing.T) {
 }
 
 // TestConfigNotRead: without a config file and without a NODENET_*
-// variable, no viper is made (the start-up of `nodenet isip`); with
+// variable that may be a key, no viper is made (the start-up of `nodenet isip`); with
 // either, one is.
 func TestConfigNotRead(t *testing.T) {
 	dir := t.TempDir()
 	getenv := envLookup([]string{"XDG_CONFIG_HOME=" + dir})
-	c, err := loadConfig("", getenv, []string{"XDG_CONFIG_HOME=" + dir, "PATH=/bin"})
+	c, err := loadConfig("", getenv, []string{"XDG_CONFIG_HOME=" + dir, "PATH=/bin", "NODENET_TEST_NODE26=/bin/node"}, nil)
 	if err != nil || c.v != nil {
 		t.Errorf("no file, no variable: viper %v, err %v", c.v, err)
 	}
-	c, err = loadConfig("", getenv, []string{"NODENET_ISIP_JSON=true"})
+	c, err = loadConfig("", getenv, []string{"NODENET_ISIP_JSON=true"}, nil)
 	if err != nil || c.v == nil {
 		t.Errorf("a NODENET_ variable: viper %v, err %v", c.v, err)
 	}
@@ -192,7 +196,7 @@ func TestConfigNotRead(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "nodenet", "config.yaml"), []byte("isip:\n  json: true\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c, err = loadConfig("", getenv, nil)
+	c, err = loadConfig("", getenv, nil, nil)
 	if err != nil || c.v == nil || c.path == "" {
 		t.Errorf("a config file: viper %v, path %q, err %v", c.v, c.path, err)
 	}
@@ -222,5 +226,82 @@ func TestCompletionIgnoresConfig(t *testing.T) {
 	code := Run([]string{"--config", bad, "isip", "::1"}, Test(nil, &out, &errOut), nil)
 	if code != exitUsage || !strings.HasPrefix(errOut.String(), "nodenet: config file "+bad+": yaml: line ") {
 		t.Errorf("isip: exit %d, stderr %q", code, errOut.String())
+	}
+}
+
+// TestCommandIn: Run builds only the command that runs when the
+// arguments name one, and the whole tree otherwise.
+func TestCommandIn(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{args: []string{"isip", "127.0.0.1"}, want: "isip"},
+		{args: []string{"-v", "--config", "isip", "connect", "8124"}, want: "connect"},
+		{args: []string{"--config=c.yaml", "-q", "block", "list"}, want: "block"},
+		{args: []string{"--events", "json", "echo"}, want: "echo"},
+		{args: []string{"--no-color", "listen", "0"}, want: "listen"},
+		{args: []string{"completion", "bash"}, want: ""},
+		{args: []string{"help", "isip"}, want: ""},
+		{args: []string{"conect"}, want: ""},
+		{args: []string{"--version"}, want: ""},
+		{args: []string{"--", "isip"}, want: ""},
+		{args: []string{"__complete", "isip", ""}, want: ""},
+		{args: nil, want: ""},
+	}
+	for _, tt := range tests {
+		if got := commandIn(tt.args); got != tt.want {
+			t.Errorf("commandIn(%q) = %q, want %q", tt.args, got, tt.want)
+		}
+	}
+}
+
+// TestRunOneCommandKnowsTheOthers: when Run builds only the command that
+// runs, the config keys of the other commands are still known, and a
+// typo in another command's section is still warned about.
+func TestRunOneCommandKnowsTheOthers(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(path, []byte("connect:\n  timeout: 5s\nlisten:\n  keep-open: true\n  timout: 1s\nblock:\n  add:\n    type: ipv4\nisip:\n  json: true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	code := Run([]string{"--config", path, "isip", "::1"}, Test(nil, &out, &errOut), []string{"XDG_CONFIG_HOME=" + dir})
+	if code != 0 || out.String() != `{"input":"::1","isIP":6}`+"\n" {
+		t.Errorf("exit %d, stdout %q", code, out.String())
+	}
+	if want := "nodenet: warning: config file " + path + ": line 5: unknown key listen.timout, ignored\n"; errOut.String() != want {
+		t.Errorf("stderr %q, want %q", errOut.String(), want)
+	}
+}
+
+// TestConfigRootKeys: configRootKeys, which tells which NODENET_*
+// variables make nodenet read its config through viper, names every flag
+// of the root that the config may set and every top-level key.
+func TestConfigRootKeys(t *testing.T) {
+	want := map[string]bool{}
+	root := NewCmdRoot(NewFactory(Test(nil, nil, nil)), nil)
+	root.PersistentFlags().VisitAll(func(fl *pflag.Flag) {
+		if isConfigFlag(fl) {
+			want[fl.Name] = true
+		}
+	})
+	for k := range configTopLevel {
+		want[k] = true
+	}
+	got := map[string]bool{}
+	for _, k := range configRootKeys {
+		got[k] = true
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("configRootKeys = %v, want %v", configRootKeys, slices.Sorted(maps.Keys(want)))
+	}
+	for name, want := range map[string]bool{
+		"NODENET_ISIP_JSON": true, "NODENET_BLOCK_ADD_TYPE": true, "NODENET_VERBOSE": true, "NODENET_NO_COLOR": true,
+		"NODENET_BLOCKLIST": true, "NODENET_TEST_NODE26": false, "NODENET_REMOTE_ADDRESS": false, "NODENET_ISIPX": false, "ISIP_JSON": false,
+	} {
+		if got := isConfigEnv(name, nil); got != want {
+			t.Errorf("isConfigEnv(%s) = %v, want %v", name, got, want)
+		}
 	}
 }
