@@ -3,6 +3,7 @@ package cmd
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
@@ -303,5 +305,54 @@ func TestConfigRootKeys(t *testing.T) {
 		if got := isConfigEnv(name, nil); got != want {
 			t.Errorf("isConfigEnv(%s) = %v, want %v", name, got, want)
 		}
+	}
+}
+
+// TestConfigSections: a flag of a command in a group has a key in its own
+// section and one in the group's; the most specific key wins, and for one
+// key the environment wins over the file.
+func TestConfigSections(t *testing.T) {
+	tests := []struct {
+		name, config string
+		env          []string
+		want         time.Duration
+	}{
+		{name: "group section", config: "grp:\n  timeout: 2s\n", want: 2 * time.Second},
+		{name: "own section over group", config: "grp:\n  timeout: 2s\n  sub:\n    timeout: 4s\n", want: 4 * time.Second},
+		{name: "group env over group file", config: "grp:\n  timeout: 2s\n", env: []string{"NODENET_GRP_TIMEOUT=6s"}, want: 6 * time.Second},
+		{name: "own env over own file", config: "grp:\n  sub:\n    timeout: 4s\n", env: []string{"NODENET_GRP_SUB_TIMEOUT=8s"}, want: 8 * time.Second},
+		{name: "own file over group env", config: "grp:\n  sub:\n    timeout: 4s\n", env: []string{"NODENET_GRP_TIMEOUT=6s"}, want: 4 * time.Second},
+		{name: "dotted key", config: "grp.sub.timeout: 5s\n", want: 5 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			t.Setenv("XDG_CONFIG_HOME", dir)
+			for _, kv := range tt.env {
+				k, v, _ := strings.Cut(kv, "=")
+				t.Setenv(k, v)
+			}
+			path := filepath.Join(dir, "c.yaml")
+			if err := os.WriteFile(path, []byte(tt.config), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var errOut bytes.Buffer
+			ios := Test(nil, io.Discard, &errOut)
+			f := NewFactory(ios)
+			f.Getenv = envLookup(os.Environ())
+			root := NewCmdRoot(f, os.Environ())
+			var timeout time.Duration
+			grp := &cobra.Command{Use: "grp"}
+			sub := &cobra.Command{Use: "sub", RunE: func(*cobra.Command, []string) error { return nil }}
+			sub.Flags().DurationVar(&timeout, "timeout", time.Second, "")
+			grp.AddCommand(sub)
+			root.AddCommand(grp)
+			if code := execute(root, ios, []string{"--config", path, "grp", "sub"}); code != 0 || errOut.Len() != 0 {
+				t.Fatalf("exit %d: %s", code, errOut.String())
+			}
+			if timeout != tt.want {
+				t.Errorf("timeout = %v, want %v", timeout, tt.want)
+			}
+		})
 	}
 }

@@ -262,8 +262,9 @@ func buildVersion() string {
 // revision and its time when the build recorded them, and the Go version
 // and platform it was built with:
 //
-//	v1.2.3 go1.26.8 linux/amd64
-//	(devel) (rev 78721ba3c1d2, 2026-12-05T10:00:00Z, modified) go1.26.8 linux/amd64
+//	v1.2.3 (rev 78721ba3c1d2, 2026-12-05T10:00:00Z) go1.26.8 linux/amd64
+//	v0.0.0-20261205100000-78721ba3c1d2+dirty go1.26.8 linux/amd64
+//	(devel) go1.26.8 linux/amd64
 func versionString(linked string, bi *debug.BuildInfo, platform string) string {
 	v := linked
 	if v == "" && bi != nil && bi.Main.Version != "" {
@@ -301,7 +302,9 @@ func versionString(linked string, bi *debug.BuildInfo, platform string) string {
 			vcs = append(vcs, s)
 		}
 	}
-	if rev != "" {
+	// A pseudo-version (v0.0.0-20261205100000-78721ba3c1d2+dirty) says
+	// it all already.
+	if rev != "" && !strings.Contains(v, rev) {
 		v += " (rev " + strings.Join(vcs, ", ") + ")"
 	}
 	return v + " " + goVersion + " " + platform

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -196,5 +199,42 @@ func TestExitCodes(t *testing.T) {
 				t.Errorf("usage error printed on stdout: %q", out.String())
 			}
 		})
+	}
+}
+
+// TestVersionString: --version shows the version given at link time, else
+// the module's, then the VCS revision and time the build recorded, and the
+// Go version and platform.
+func TestVersionString(t *testing.T) {
+	vcs := []debug.BuildSetting{
+		{Key: "vcs", Value: "git"},
+		{Key: "vcs.revision", Value: "78721ba3c1d2e4f5a6b7c8d9e0f1a2b3c4d5e6f7"},
+		{Key: "vcs.time", Value: "2026-12-05T10:00:00Z"},
+	}
+	modified := append(slices.Clone(vcs), debug.BuildSetting{Key: "vcs.modified", Value: "true"})
+	tests := []struct {
+		name   string
+		linked string
+		bi     *debug.BuildInfo
+		want   string
+	}{
+		{name: "no build info", want: "(devel) " + runtime.Version() + " linux/amd64"},
+		{name: "module version", bi: &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v1.2.3"}}, want: "v1.2.3 go1.26.8 linux/amd64"},
+		{name: "linked version wins", linked: "v9.9.9", bi: &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v1.2.3"}}, want: "v9.9.9 go1.26.8 linux/amd64"},
+		{name: "devel with vcs", bi: &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}, Settings: vcs}, want: "(devel) (rev 78721ba3c1d2, 2026-12-05T10:00:00Z) go1.26.8 linux/amd64"},
+		{name: "modified tree", bi: &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v0.0.0-20261205100000-78721ba3c1d2+dirty"}, Settings: modified}, want: "v0.0.0-20261205100000-78721ba3c1d2+dirty go1.26.8 linux/amd64"},
+		{name: "tag and modified tree", bi: &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v1.2.3+dirty"}, Settings: modified}, want: "v1.2.3+dirty (rev 78721ba3c1d2, 2026-12-05T10:00:00Z, modified) go1.26.8 linux/amd64"},
+		{name: "empty main version", bi: &debug.BuildInfo{GoVersion: "go1.26.8"}, want: "(devel) go1.26.8 linux/amd64"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := versionString(tt.linked, tt.bi, "linux/amd64"); got != tt.want {
+				t.Errorf("versionString = %q, want %q", got, tt.want)
+			}
+		})
+	}
+	var out bytes.Buffer
+	if code := Run([]string{"--version"}, Test(nil, &out, &out), nil); code != 0 || !strings.HasPrefix(out.String(), "nodenet ") || !strings.HasSuffix(out.String(), " "+runtime.GOOS+"/"+runtime.GOARCH+"\n") || !strings.Contains(out.String(), " go1.") {
+		t.Errorf("nodenet --version: exit %d, %q", code, out.String())
 	}
 }
