@@ -154,16 +154,16 @@ func TestManPages(t *testing.T) {
 		t.Fatalf("checked only %d pages", pages)
 	}
 	for name, want := range map[string]string{
-		"nodenet.1":               "SYNOPSIS nodenet [-v | -vv] [-q] [--events text|json] [--no-color] [--config FILE] COMMAND [ARGS] DESCRIPTION",
-		"nodenet-listen.1":        `(@name: abstract; \\.\pipe\NAME: named pipe)`,
-		"nodenet-connect.1":       `(@name: abstract; \\.\pipe\NAME: named pipe)`,
-		"nodenet-echo.1":          `\r \n \t \0 \\ \xHH escapes`,
-		"nodenet-block.1":         "SYNOPSIS nodenet block <command> [flags]",
-		"nodenet-isip.1":          "EXIT STATUS 0 every input is an IP address",
-		"nodenet-block-check.1":   "EXIT STATUS 0 every address is blocked 1 some address is allowed",
-		"nodenet-block-add.1":     "NODENET_BLOCK_ADD_TYPE --type (NODENET_BLOCK_TYPE sets it for every block command)",
-		"nodenet-block-list.1":    "$XDG_CONFIG_HOME/nodenet/blocklist.json",
-		"nodenet-completion.1":    "SYNOPSIS nodenet completion bash|zsh|fish|powershell DESCRIPTION",
+		"nodenet.1":             "SYNOPSIS nodenet [-v | -vv] [-q] [--events text|json] [--no-color] [--config FILE] COMMAND [ARGS] DESCRIPTION",
+		"nodenet-listen.1":      `(@name: abstract; \\.\pipe\NAME: named pipe)`,
+		"nodenet-connect.1":     `(@name: abstract; \\.\pipe\NAME: named pipe)`,
+		"nodenet-echo.1":        `\r \n \t \0 \\ \xHH escapes`,
+		"nodenet-block.1":       "SYNOPSIS nodenet block <command> [flags]",
+		"nodenet-isip.1":        "EXIT STATUS 0 every input is an IP address",
+		"nodenet-block-check.1": "EXIT STATUS 0 every address is blocked 1 some address is allowed",
+		"nodenet-block-add.1":   "NODENET_BLOCK_ADD_TYPE --type (NODENET_BLOCK_TYPE sets it for every block command)",
+		"nodenet-block-list.1":  "$XDG_CONFIG_HOME/nodenet/blocklist.json",
+		"nodenet-completion.1":  "SYNOPSIS nodenet completion bash|zsh|fish|powershell DESCRIPTION",
 	} {
 		name = strings.TrimSpace(name)
 		if text := render(name); !strings.Contains(text, want) {
