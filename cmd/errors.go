@@ -3,6 +3,7 @@ package cmd
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/nodenet/nodenet/blocklist"
 	"github.com/nodenet/nodenet/netcore"
@@ -92,8 +93,9 @@ func exitCode(err error) int {
 // names the flag and what it accepts: `invalid argument "maybe" for
 // "-k, --keep-open": want true or false`, not strconv's wording. cobra
 // calls it (SetFlagErrorFunc) for every flag parsing error; the result is
-// a usage error.
-func flagError(_ *cobra.Command, err error) error {
+// a usage error. A mistyped flag gets a suggestion, as a mistyped command
+// does.
+func flagError(cmd *cobra.Command, err error) error {
 	var ive *pflag.InvalidValueError
 	if errors.As(err, &ive) {
 		return usageErrorf("invalid argument %q for %q: %s", ive.GetValue(), flagNames(ive.GetFlag()), flagAccepts(ive.GetFlag(), ive.Unwrap()))
@@ -102,7 +104,47 @@ func flagError(_ *cobra.Command, err error) error {
 	if errors.As(err, &vre) {
 		return usageErrorf("flag needs an argument: %q wants %s", flagNames(vre.GetFlag()), flagWants(vre.GetFlag()))
 	}
+	var nee *pflag.NotExistError
+	if errors.As(err, &nee) && nee.GetSpecifiedShortnames() == "" && nee.GetSpecifiedName() != "" {
+		if s := similarFlags(cmd, nee.GetSpecifiedName()); len(s) > 0 {
+			return usageErrorf("%v. Did you mean %s?", err, orList(s))
+		}
+	}
 	return usageErrorf("%w", err)
+}
+
+// similarFlags are cmd's flags, as "--name", whose names start with name
+// or are a few edits from it: one edit per three letters typed, so that
+// --js suggests --json but not --v4.
+func similarFlags(cmd *cobra.Command, name string) []string {
+	var s []string
+	cmd.Flags().VisitAll(func(fl *pflag.Flag) {
+		if !fl.Hidden && (strings.HasPrefix(fl.Name, name) || editDistance(fl.Name, name) <= len(name)/3) {
+			s = append(s, "--"+fl.Name)
+		}
+	})
+	return s
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // flagNames is a flag as its help shows it: "-k, --keep-open".

@@ -178,6 +178,8 @@ func TestExitCodes(t *testing.T) {
 		{name: "command typo", args: []string{"conect"}, code: exitUsage, stderr: `nodenet: unknown command "conect" for "nodenet". Did you mean connect?` + "\n"},
 		{name: "unknown command lists them", args: []string{"frobnicate"}, code: exitUsage, stderr: `for "nodenet": want block, completion, connect, echo, isip or listen` + "\n"},
 		{name: "subcommand typo", args: []string{"block", "lsit"}, code: exitUsage, stderr: `nodenet: unknown command "lsit" for "nodenet block". Did you mean list?` + "\n"},
+		{name: "flag typo", args: []string{"listen", "--keep-opn"}, code: exitUsage, stderr: "nodenet: unknown flag: --keep-opn. Did you mean --keep-open?\n"},
+		{name: "flag prefix", args: []string{"isip", "--js"}, code: exitUsage, stderr: "nodenet: unknown flag: --js. Did you mean --json?\n"},
 		{name: "bad bool", args: []string{"listen", "--keep-open=maybe"}, code: exitUsage, stderr: `nodenet: invalid argument "maybe" for "-k, --keep-open": want true or false` + "\n"},
 		{name: "bad duration", args: []string{"connect", "--timeout", "5"}, code: exitUsage, stderr: `nodenet: invalid argument "5" for "--timeout": want a duration such as 500ms, 5s or 1m30s` + "\n"},
 		{name: "bad int", args: []string{"listen", "--backlog", "many"}, code: exitUsage, stderr: `nodenet: invalid argument "many" for "--backlog": want an integer` + "\n"},
