@@ -183,7 +183,7 @@ func TestEcho(t *testing.T) {
 		for _, size := range sizes {
 			t.Run(fmt.Sprintf("%s/%d", tt.name, size), func(t *testing.T) {
 				ln := echoListen(t, tt.network)
-				stats := new(EchoStats)
+				stats := new(ServerStats)
 				var seen atomic.Int64
 				opts := &EchoOptions{
 					Greeting: []byte(tt.greeting),
@@ -320,7 +320,7 @@ func TestEchoBackPressure(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			inFlight := echoCountBufs(t)
 			ln := echoListen(t, "tcp")
-			stats := new(EchoStats)
+			stats := new(ServerStats)
 			res := echoServeOnce(t, ln, &EchoOptions{Stats: stats}, tt.wrap)
 			c := echoDial(t, ln)
 			chunk := echoRandom(largeBufSize)
