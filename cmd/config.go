@@ -56,9 +56,9 @@ func defaultConfigPath(getenv func(string) string) string {
 
 // loadConfig reads the config file (an explicit one must exist; the
 // default one may be missing) and, through viper, the NODENET_*
-// environment. viper reads the process environment: environ must be it
-// (Main passes os.Environ()); it only tells whether there is any
-// NODENET_* variable to read.
+// environment. viper reads the process environment: environ must agree
+// with it (Main passes os.Environ()); it tells whether there is any
+// NODENET_* variable that may be a key, and which keys came from there.
 func loadConfig(explicit string, getenv func(string) string, environ []string, root *cobra.Command) (*configSource, error) {
 	c := &configSource{}
 	for _, kv := range environ {
@@ -90,6 +90,12 @@ func loadConfig(explicit string, getenv func(string) string, environ []string, r
 	}
 	if c.path == "" && c.env == nil {
 		return c, nil // nothing for viper to read
+	}
+	for k, v := range c.env {
+		if pv, ok := os.LookupEnv(k); !ok || pv != v {
+			// Only a test can get here: Main passes os.Environ().
+			return nil, fmt.Errorf("the environment given to Run sets %s=%q, but viper reads the process environment, which does not", k, v)
+		}
 	}
 
 	codecs := viper.NewCodecRegistry()

@@ -188,9 +188,14 @@ func TestConfigNotRead(t *testing.T) {
 	if err != nil || c.v != nil {
 		t.Errorf("no file, no variable: viper %v, err %v", c.v, err)
 	}
+	t.Setenv("NODENET_ISIP_JSON", "true")
 	c, err = loadConfig("", getenv, []string{"NODENET_ISIP_JSON=true"}, nil)
 	if err != nil || c.v == nil {
 		t.Errorf("a NODENET_ variable: viper %v, err %v", c.v, err)
+	}
+	// An environment that viper cannot see is refused, not ignored.
+	if _, err := loadConfig("", getenv, []string{"NODENET_ISIP_V4=true"}, nil); err == nil || !strings.Contains(err.Error(), "NODENET_ISIP_V4") {
+		t.Errorf("NODENET_ISIP_V4 only in environ: err %v", err)
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "nodenet"), 0o755); err != nil {
 		t.Fatal(err)

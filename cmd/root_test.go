@@ -45,10 +45,7 @@ func runProbeFile(t *testing.T, name, config string, environ []string, args ...s
 	}
 	// viper reads the process environment.
 	t.Setenv("XDG_CONFIG_HOME", dir)
-	for _, kv := range environ {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	setenv(t, environ)
 	environ = os.Environ()
 	if config != "" {
 		if err := os.MkdirAll(filepath.Join(dir, "nodenet"), 0o755); err != nil {
@@ -72,6 +69,17 @@ func runProbeFile(t *testing.T, name, config string, environ []string, args ...s
 	root.AddCommand(probe)
 	code := execute(root, ios, append([]string{"probe"}, args...))
 	return opts, code, errOut.String()
+}
+
+// setenv sets each NAME=VALUE of environ in the process environment for
+// the test: viper reads NODENET_* there, and Run refuses an environment
+// that says otherwise.
+func setenv(t *testing.T, environ []string) {
+	t.Helper()
+	for _, kv := range environ {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
 }
 
 // TestConfigPrecedence proves flag > environment > file > default.
