@@ -108,6 +108,9 @@ func serve(ctx context.Context, srv *netcore.Server, lo netcore.ListenOptions, o
 		}
 		return err
 	}
+	if o.l.On(2) {
+		o.l.Line("serving on the " + string(srv.Engine()) + " engine")
+	}
 	st := statsPrinter{f: o.f, l: o.l, srv: srv}
 	st.start = srv.Stats()
 	st.last = st.start

@@ -27,10 +27,10 @@ type EchoOptions struct {
 	// left unread, so no reset.
 	HalfClose bool
 
-	// Stats, when not nil, counts the bytes of every connection served
-	// with it as they move. NewEchoServer points it at the Server's own
+	// stats, when not nil, counts the bytes of every connection served
+	// with it as they move: NewEchoServer points it at the Server's own
 	// counters. Nil costs nothing.
-	Stats *ServerStats
+	stats *serverStats
 
 	// OnData, when not nil, is called with each chunk read, before it is
 	// echoed: Node's 'data' event. p is valid only during the call. The
@@ -56,8 +56,8 @@ func (o *EchoOptions) hooked() bool {
 
 // readIn accounts for a chunk read from the client, before it is echoed.
 func (o *EchoOptions) readIn(p []byte) {
-	if o.Stats != nil {
-		o.Stats.BytesRead.Add(int64(len(p)))
+	if o.stats != nil {
+		o.stats.BytesRead.Add(int64(len(p)))
 	}
 	if s := o.sock; s != nil {
 		s.bytesRead.Add(int64(len(p)))
@@ -76,8 +76,8 @@ func (o *EchoOptions) wroteOut(n int) {
 	if n <= 0 {
 		return
 	}
-	if o.Stats != nil {
-		o.Stats.BytesWritten.Add(int64(n))
+	if o.stats != nil {
+		o.stats.BytesWritten.Add(int64(n))
 	}
 	if s := o.sock; s != nil {
 		s.bytesWritten.Add(int64(n))
@@ -172,7 +172,7 @@ func echoPlain(c net.Conn, o *EchoOptions) (read, written int64, err error) {
 func NewEchoServer(opts ServerOptions, eo EchoOptions) *Server {
 	s := NewServer(opts, nil)
 	eo.HalfClose, eo.sock = false, nil
-	eo.Stats = &s.stats
+	eo.stats = &s.stats
 	s.echo = &eo
 	s.handler = func(sock *Socket) {
 		EchoSocket(sock, s.echo) //nolint:errcheck // reported through the socket's hooks

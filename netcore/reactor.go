@@ -43,7 +43,7 @@ type reactor struct {
 	keepAliveIdle time.Duration
 	// stats counts connections and bytes; the loops add to it once per
 	// batch of events, not once per read.
-	stats *ServerStats
+	stats *serverStats
 	hooks reactorHooks
 
 	mu sync.Mutex

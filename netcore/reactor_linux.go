@@ -48,15 +48,42 @@ func (ln *loopListener) release() {
 	}
 }
 
-// loopSlot is a connection's state, indexed by its descriptor.
-type loopSlot struct {
-	pend          *[]byte // bytes still to echo while the client does not read
-	lo, hi        int32   // the unsent part of *pend
-	big           bool    // pend is a buffer of its own, not the pool's
-	open          bool
+// loopSlot is a connection's entry in its loop's table, indexed by its
+// descriptor: one pointer. nil is a closed slot; plainOpen, shared by all,
+// is an open connection that nobody watches and that owes its client
+// nothing, which is what an idle connection is; anything else is a
+// loopState of the connection's own. So an idle connection costs eight
+// bytes of table here, beside the kernel's socket.
+type loopSlot struct{ st *loopState }
+
+// loopState is what a connection needs beyond its open slot: bytes still
+// to echo while its client does not read, or the Server's view of it.
+type loopState struct {
+	pend          *[]byte      // bytes still to echo while the client does not read
+	lo, hi        int32        // the unsent part of *pend
+	big           bool         // pend is a buffer of its own, not the pool's
 	conn          *reactorConn // nil unless the Server watches connections
 	read, written int64
 }
+
+// plainOpen marks the slot of an open connection that has no loopState.
+var plainOpen = new(loopState)
+
+func (s *loopSlot) open() bool { return s.st != nil }
+
+// state returns the slot's own loopState, made on first need.
+func (s *loopSlot) state() *loopState {
+	if s.st == plainOpen {
+		s.st = new(loopState)
+	}
+	return s.st
+}
+
+// pending tells whether bytes wait for the client to read.
+func (s *loopSlot) pending() bool { return s.st.pend != nil }
+
+// conn is the Server's view of the connection, or nil.
+func (s *loopSlot) conn() *reactorConn { return s.st.conn }
 
 // reactorLoop is one event loop. Only its own goroutine touches it, but for
 // openNow.
@@ -355,7 +382,7 @@ func (l *reactorLoop) onWake() {
 	for _, c := range reqs {
 		// The descriptor may have been closed, and its number reused,
 		// since the request: only the very connection asked for goes.
-		if fd := c.at.fd; fd < len(l.conns) && l.conns[fd].open && l.conns[fd].conn == c {
+		if fd := c.at.fd; fd < len(l.conns) && l.conns[fd].open() && l.conns[fd].conn() == c {
 			l.closeConn(fd, nil)
 		}
 	}
@@ -513,11 +540,12 @@ func (l *reactorLoop) newConn(fd int, sa unix.Sockaddr, ln *loopListener) {
 			return
 		}
 	}
-	for fd >= len(l.conns) {
-		l.conns = append(l.conns, make([]loopSlot, max(len(l.conns), 256))...)
-	}
+	l.grow(fd)
 	s := &l.conns[fd]
-	*s = loopSlot{open: true, conn: conn}
+	s.st = plainOpen
+	if conn != nil {
+		s.st = &loopState{conn: conn}
+	}
 	l.open++
 	l.openNow.Add(1)
 	if conn == nil {
@@ -529,7 +557,7 @@ func (l *reactorLoop) newConn(fd int, sa unix.Sockaddr, ln *loopListener) {
 			l.closeConn(fd, err)
 			return
 		}
-		if s.pend != nil {
+		if s.pending() {
 			events = unix.EPOLLOUT
 		}
 	}
@@ -540,11 +568,11 @@ func (l *reactorLoop) newConn(fd int, sa unix.Sockaddr, ln *loopListener) {
 
 // onConn handles readiness of a connection.
 func (l *reactorLoop) onConn(fd int, events uint32) {
-	if fd >= len(l.conns) || !l.conns[fd].open {
+	if fd >= len(l.conns) || !l.conns[fd].open() {
 		return // an event for a descriptor closed earlier in this batch
 	}
 	s := &l.conns[fd]
-	if s.pend != nil {
+	if s.pending() {
 		if events&(unix.EPOLLOUT|unix.EPOLLERR|unix.EPOLLHUP) != 0 {
 			l.flush(fd, s)
 		}
@@ -560,24 +588,26 @@ func (l *reactorLoop) onConn(fd int, events uint32) {
 	case n == 0:
 		// The client ended and everything it sent has been echoed:
 		// close, which sends our FIN (Node's allowHalfOpen false).
-		if l.r.hooks.onEnd != nil && s.conn != nil {
-			l.r.hooks.onEnd(s.conn)
+		if c := s.conn(); l.r.hooks.onEnd != nil && c != nil {
+			l.r.hooks.onEnd(c)
 		}
 		l.closeConn(fd, nil)
 		return
 	}
-	s.read += int64(n)
 	l.read += int64(n)
 	p := l.buf()[:n]
-	if l.r.hooks.onData != nil && s.conn != nil && s.conn.sock != nil {
-		s.conn.sock.bytesRead.Store(s.read)
-		l.r.hooks.onData(s.conn, p)
+	if c := s.conn(); c != nil {
+		s.st.read += int64(n)
+		if l.r.hooks.onData != nil && c.sock != nil {
+			c.sock.bytesRead.Store(s.st.read)
+			l.r.hooks.onData(c, p)
+		}
 	}
 	if err := l.write(fd, s, p); err != nil {
 		l.closeConn(fd, err)
 		return
 	}
-	if s.pend != nil {
+	if s.pending() {
 		// The client is not reading: wait until it can take more, and
 		// read nothing from it meanwhile.
 		if err := l.ctl(unix.EPOLL_CTL_MOD, fd, unix.EPOLLOUT, loopTagConn); err != nil {
@@ -600,21 +630,24 @@ func (l *reactorLoop) write(fd int, s *loopSlot, p []byte) error {
 	for len(p) > 0 {
 		n, err := rawWrite(fd, p)
 		if n > 0 {
-			s.written += int64(n)
+			if s.st.conn != nil {
+				s.st.written += int64(n)
+			}
 			l.written += int64(n)
 			p = p[n:]
 		}
 		switch err {
 		case nil, unix.EINTR:
 		case unix.EAGAIN:
+			st := s.state()
 			if len(p) > largeBufSize {
 				// A greeting larger than a pooled buffer: kept whole.
 				b := append([]byte(nil), p...)
-				s.pend, s.big = &b, true
+				st.pend, st.big = &b, true
 			} else {
-				s.pend = getBuf(len(p) > smallBufSize)
+				st.pend = getBuf(len(p) > smallBufSize)
 			}
-			s.lo, s.hi = 0, int32(copy(*s.pend, p))
+			st.lo, st.hi = 0, int32(copy(*st.pend, p))
 			return nil
 		default:
 			return os.NewSyscallError("write", err)
@@ -626,11 +659,12 @@ func (l *reactorLoop) write(fd int, s *loopSlot, p []byte) error {
 // flush writes the pending bytes of a connection and, once they are all
 // out, goes back to reading from it.
 func (l *reactorLoop) flush(fd int, s *loopSlot) {
-	for s.lo < s.hi {
-		n, err := rawWrite(fd, (*s.pend)[s.lo:s.hi])
+	st := s.st
+	for st.lo < st.hi {
+		n, err := rawWrite(fd, (*st.pend)[st.lo:st.hi])
 		if n > 0 {
-			s.lo += int32(n)
-			s.written += int64(n)
+			st.lo += int32(n)
+			st.written += int64(n)
 			l.written += int64(n)
 		}
 		switch err {
@@ -642,17 +676,20 @@ func (l *reactorLoop) flush(fd int, s *loopSlot) {
 			return
 		}
 	}
-	if !s.big {
-		putBuf(s.pend)
+	if !st.big {
+		putBuf(st.pend)
 	}
-	s.pend, s.big = nil, false
+	st.pend, st.big = nil, false
+	if st.conn == nil {
+		s.st = plainOpen // nothing owed, nobody watching: back to the shared mark
+	}
 	if err := l.ctl(unix.EPOLL_CTL_MOD, fd, unix.EPOLLIN, loopTagConn); err != nil {
 		l.closeConn(fd, err)
 		return
 	}
-	if l.r.hooks.onDrain != nil && s.conn != nil && s.conn.sock != nil {
-		s.conn.sock.bytesWritten.Store(s.written)
-		l.r.hooks.onDrain(s.conn)
+	if c := st.conn; l.r.hooks.onDrain != nil && c != nil && c.sock != nil {
+		c.sock.bytesWritten.Store(st.written)
+		l.r.hooks.onDrain(c)
 	}
 }
 
@@ -660,11 +697,12 @@ func (l *reactorLoop) flush(fd int, s *loopSlot) {
 // set, and reports it.
 func (l *reactorLoop) closeConn(fd int, err error) {
 	s := &l.conns[fd]
-	if s.pend != nil && !s.big {
-		putBuf(s.pend)
+	st := s.st
+	if st.pend != nil && !st.big {
+		putBuf(st.pend)
 	}
-	conn, read, written := s.conn, s.read, s.written
-	*s = loopSlot{}
+	conn, read, written := st.conn, st.read, st.written
+	s.st = nil
 	unix.Close(fd)
 	l.open--
 	l.openNow.Add(-1)
@@ -680,10 +718,29 @@ func (l *reactorLoop) closeConn(fd int, err error) {
 	}
 }
 
+// grow makes the table hold descriptor fd. The first table is as long as
+// the open-file limit allows descriptors (up to a million), so that it is
+// never copied; its pages cost memory only once descriptors that high are
+// in use.
+func (l *reactorLoop) grow(fd int) {
+	if fd < len(l.conns) {
+		return
+	}
+	n := max(2*len(l.conns), fd+1)
+	if len(l.conns) == 0 {
+		var lim unix.Rlimit
+		if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil && lim.Cur > uint64(fd) {
+			n = int(min(lim.Cur, 1<<20))
+		}
+		n = max(n, fd+1, 256)
+	}
+	l.conns = append(l.conns, make([]loopSlot, n-len(l.conns))...)
+}
+
 // closeAll closes every connection of the loop (Destroy).
 func (l *reactorLoop) closeAll() {
 	for fd := range l.conns {
-		if l.conns[fd].open {
+		if l.conns[fd].open() {
 			l.closeConn(fd, nil)
 		}
 	}

@@ -183,7 +183,7 @@ type Server struct {
 	open     atomic.Int64 // admitted and not yet closed
 	closing  atomic.Bool
 	limitMet atomic.Bool // an accept limit error was reported
-	stats    ServerStats
+	stats    serverStats
 
 	mu        sync.Mutex
 	listeners []net.Listener

@@ -5,11 +5,11 @@ import (
 	"time"
 )
 
-// ServerStats counts a Server's connections and bytes with atomic
+// serverStats counts a Server's connections and bytes with atomic
 // operations, so that another goroutine may read them at any time
 // (Server.Stats). The event-loop engine adds once per batch of events;
 // the goroutine engine counts bytes as the handler moves them.
-type ServerStats struct {
+type serverStats struct {
 	Accepted atomic.Int64 // connections accepted
 	Dropped  atomic.Int64 // closed at once: MaxConnections or the BlockList
 	Closed   atomic.Int64 // accepted connections that have ended
