@@ -126,7 +126,10 @@ echo server, net.isIP and net.BlockList.
 Where the Node docs say "test it with telnet localhost 8124" or
 "nc -U /tmp/echo.sock", run "nodenet connect 8124" or
 "nodenet connect -U /tmp/echo.sock".`,
-		Version:       buildVersion(),
+		// The build information is read only when --version asks: the
+		// version template calls nodenetVersion. Version only has to be
+		// set for cobra to add the flag.
+		Version:       "(devel)",
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		Args:          subcommandArgs,
@@ -158,7 +161,7 @@ Where the Node docs say "test it with telnet localhost 8124" or
 	root.SetIn(f.IO.In)
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
-	root.SetVersionTemplate("nodenet {{.Version}}\n")
+	root.SetVersionTemplate("nodenet {{nodenetVersion}}\n")
 	root.SetFlagErrorFunc(flagError)
 	root.CompletionOptions.DisableDefaultCmd = true
 
@@ -250,6 +253,10 @@ func orList(s []string) string {
 		return strings.Join(s, "")
 	}
 	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
+}
+
+func init() {
+	cobra.AddTemplateFunc("nodenetVersion", buildVersion)
 }
 
 // buildVersion is what --version prints after "nodenet ".
