@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/nodenet/nodenet/blocklist"
 	"github.com/nodenet/nodenet/netcore"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -78,12 +77,9 @@ func exitCode(err error) int {
 	if errors.As(err, &ue) {
 		return exitUsage
 	}
+	// netcore.Error is also blocklist.Error: one type for every Node error.
 	var ne *netcore.Error
 	if errors.As(err, &ne) && (argumentCodes[ne.Code] || ne.Usage) {
-		return exitUsage
-	}
-	var be *blocklist.Error
-	if errors.As(err, &be) && argumentCodes[be.Code] {
 		return exitUsage
 	}
 	return exitFailure
