@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"time"
+
 	"github.com/spf13/cobra"
 
 	"github.com/nodenet/nodenet/netcore"
@@ -49,4 +51,13 @@ func (o *ConnectOptions) parseProxy(cmd *cobra.Command, f *Factory) error {
 	}
 	o.Proxy = p
 	return nil
+}
+
+// endGrace is the relay's EndGrace: none with --recv-only, whose FIN goes
+// at once (there is no request whose answer it could cut short).
+func (o *ConnectOptions) endGrace() time.Duration {
+	if o.RecvOnly {
+		return 0
+	}
+	return netcore.DefaultEndGrace
 }

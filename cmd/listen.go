@@ -240,7 +240,7 @@ func listenRun(ctx context.Context, opts *ListenOptions) (err error) {
 			if errors.Is(err, net.ErrClosed) {
 				err = nil // destroyed by a signal or by --timeout, as asked
 			}
-			result <- err
+			result <- outputClosed(err)
 		})
 		srv.SetMaxConnections(1)
 	}

@@ -253,7 +253,18 @@ func dialOne(ctx context.Context, addr netip.Addr, port int, local netip.Addr, l
 		d.LocalAddr = la
 	}
 	network := "tcp4"
-	if addr.Is6() {
+	switch {
+	case addr.Is4In6():
+		// Node dials an IPv4-mapped address ("::ffff:127.0.0.1") on an
+		// IPv6 socket, which the kernel connects over IPv4, and reports
+		// both ends in that form. Go takes such an address for IPv4 and
+		// refuses it on "tcp6"; on "tcp" it opens an IPv6 socket (not
+		// IPv6-only) when the local address is IPv6.
+		network = "tcp"
+		if d.LocalAddr == nil {
+			d.LocalAddr = &net.TCPAddr{IP: net.IPv6unspecified}
+		}
+	case addr.Is6():
 		network = "tcp6"
 	}
 	return d.DialContext(ctx, network, netip.AddrPortFrom(addr, uint16(port)).String())

@@ -506,6 +506,11 @@ func addrOf(a net.Addr) Addr {
 		s := ip.WithZone(v.Zone).String()
 		return Addr{Address: s, Family: family, Port: v.Port}
 	case *net.UnixAddr:
+		if v.Name == "@" {
+			// Go shows an unnamed socket (a client's own end) as "@":
+			// it has no path, and the peer's is the one to show.
+			return Addr{}
+		}
 		return Addr{Path: displayPath(v.Name)}
 	case nil:
 		return Addr{}
