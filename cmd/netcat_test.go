@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nodenet/nodenet/netcore"
 )
 
 func TestNewCmdConnectNetcat(t *testing.T) {
@@ -26,7 +28,8 @@ func TestNewCmdConnectNetcat(t *testing.T) {
 		{"hex to stderr", "--hex 80", func(o *ConnectOptions) bool { return o.Hex == "-" && o.Port == 80 }},
 		{"hex to a file", "--hex=dump.txt 80", func(o *ConnectOptions) bool { return o.Hex == "dump.txt" }},
 		{"one way", "--send-only --progress 80", func(o *ConnectOptions) bool { return o.SendOnly && !o.RecvOnly && o.Progress }},
-		{"recv only", "--recv-only 80", func(o *ConnectOptions) bool { return o.RecvOnly }},
+		{"recv only: the FIN at once", "--recv-only 80", func(o *ConnectOptions) bool { return o.RecvOnly && o.endGrace() == 0 }},
+		{"end grace otherwise", "--send-only 80", func(o *ConnectOptions) bool { return o.endGrace() == netcore.DefaultEndGrace }},
 		{"proxy", "--proxy socks5h://u:p@127.0.0.1:1080 22 example.com", func(o *ConnectOptions) bool {
 			return o.Proxy != nil && o.Proxy.Scheme == "socks5h" && o.Proxy.User == "u" && o.Proxy.Password == "p" && o.Host == "example.com" && o.Port == 22
 		}},
