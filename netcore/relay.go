@@ -13,6 +13,14 @@ type RelayOptions struct {
 	// that take a FIN as an abort); the relay then ends when the peer
 	// does.
 	NoShutdown bool
+	// EndOut passes the peer's end on to out: when the peer ends, out is
+	// half-closed (CloseWrite) or, lacking that, closed, so that whoever
+	// reads out sees its end (a child's stdin, for Exec).
+	EndOut bool
+	// Stop, once closed, ends the relay as soon as in has ended too,
+	// without waiting for the peer's end (Exec: the child has exited and
+	// its output is all sent). nil never stops.
+	Stop <-chan struct{}
 }
 
 // Relay copies in to s and s to out at the same time, byte-exact, and
@@ -45,9 +53,10 @@ type RelayOptions struct {
 func Relay(s *Socket, in io.Reader, out io.Writer, opts RelayOptions) error {
 	up := make(chan error, 1)
 	down := make(chan error, 1)
-	go func() { down <- relayDown(s, out) }()
+	go func() { down <- relayDown(s, out, opts.EndOut) }()
 	go func() { up <- relayUp(s, in, opts) }()
-	inDone := false
+	inDone, stopped := false, false
+	stop := opts.Stop
 	for {
 		select {
 		case err := <-up:
@@ -57,6 +66,18 @@ func Relay(s *Socket, in io.Reader, out io.Writer, opts RelayOptions) error {
 				return err
 			}
 			inDone = true
+			if stopped {
+				s.Destroy(nil)
+				<-down
+				return nil
+			}
+		case <-stop:
+			stop, stopped = nil, true
+			if inDone {
+				s.Destroy(nil)
+				<-down
+				return nil
+			}
 		case err := <-down:
 			if err != nil {
 				s.Destroy(err)
@@ -79,8 +100,21 @@ func Relay(s *Socket, in io.Reader, out io.Writer, opts RelayOptions) error {
 }
 
 // relayDown copies the socket to out until the peer ends (nil) or a
-// failure.
-func relayDown(s *Socket, out io.Writer) error {
+// failure; with endOut, the peer's end is passed on to out.
+func relayDown(s *Socket, out io.Writer, endOut bool) error {
+	err := relayDownCopy(s, out)
+	if err == nil && endOut {
+		if cw, ok := out.(interface{ CloseWrite() error }); ok {
+			cw.CloseWrite() //nolint:errcheck // the reader may be gone already
+		} else if c, ok := out.(io.Closer); ok {
+			c.Close() //nolint:errcheck // the reader may be gone already
+		}
+	}
+	return err
+}
+
+// relayDownCopy is relayDown's copy.
+func relayDownCopy(s *Socket, out io.Writer) error {
 	if err := s.waitResumed(); err != nil {
 		return err
 	}
