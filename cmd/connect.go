@@ -41,6 +41,7 @@ type ConnectOptions struct {
 	RST            bool
 	BlockRules     []string
 	BlockListFile  string
+	ExecFlags
 }
 
 // NewCmdConnect builds `nodenet connect`.
@@ -93,10 +94,17 @@ nothing is truncated (--allow-half-open=true|false forces either).`,
 				}
 				opts.Host, opts.Port = host, port
 			}
+			if err := opts.ExecFlags.parse(cmd.Flags().Changed); err != nil {
+				return err
+			}
+			if opts.ExecFlags.On() && (opts.Zero || cmd.Flags().Changed("send")) {
+				return usageErrorf("--exec and --sh-exec cannot be used with -z or --send: the command does the talking")
+			}
 			if !cmd.Flags().Changed("allow-half-open") {
 				// Never truncate what we are sending, unless a person at a
-				// terminal would expect the session to end with the server.
-				opts.AllowHalfOpen = !f.IO.StdinIsTTY()
+				// terminal would expect the session to end with the server;
+				// a child ends the connection itself.
+				opts.AllowHalfOpen = !f.IO.StdinIsTTY() || opts.ExecFlags.On()
 			}
 			if cmd.Flags().Changed("send") {
 				s, err := unescape(send)
@@ -144,6 +152,7 @@ nothing is truncated (--allow-half-open=true|false forces either).`,
 	fl.BoolVar(&opts.RST, "rst", false, "close with a TCP RST instead of a FIN (resetAndDestroy)")
 	fl.StringArrayVar(&opts.BlockRules, "block", nil, "refuse to connect to `RULE` (address, A-B, NET/PREFIX or a Node rule); repeatable")
 	fl.StringVar(&opts.BlockListFile, "blocklist", "", "refuse to connect to the addresses of rule `FILE`")
+	addExecFlags(fl, &opts.ExecFlags)
 	cmd.MarkFlagsMutuallyExclusive("zero", "send")
 	return cmd
 }
@@ -200,6 +209,12 @@ func connectRun(ctx context.Context, opts *ConnectOptions) error {
 	if bl != nil {
 		copts.BlockList = bl
 	}
+	var ex *netcore.Exec
+	if opts.ExecFlags.On() {
+		if ex, err = opts.ExecFlags.newExec(opts.IO, l, hooks); err != nil {
+			return err
+		}
+	}
 	sigs, stopSignals := signals()
 	defer stopSignals()
 
@@ -227,6 +242,10 @@ func connectRun(ctx context.Context, opts *ConnectOptions) error {
 	}
 	done := make(chan error, 1)
 	go func() {
+		if ex != nil {
+			done <- execExit(ex.Serve(sock))
+			return
+		}
 		done <- netcore.Relay(sock, in, opts.IO.Out, netcore.RelayOptions{NoShutdown: opts.NoShutdown})
 	}()
 	select {

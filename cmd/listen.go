@@ -167,6 +167,9 @@ type ListenOptions struct {
 	ServerFlags
 	KeepOpen   bool
 	NoShutdown bool
+	ExecFlags
+	Broker bool // --broker: every client's data to every other client
+	Chat   bool // --chat: --broker with ncat's user names
 }
 
 // NewCmdListen builds `nodenet listen`.
@@ -198,8 +201,22 @@ end; a second one closes them at once.`,
 			if err := opts.ServerFlags.parse(args); err != nil {
 				return err
 			}
+			if err := opts.ExecFlags.parse(cmd.Flags().Changed); err != nil {
+				return err
+			}
+			if opts.Chat {
+				opts.Broker = true
+			}
+			if opts.Broker && opts.ExecFlags.On() {
+				return usageErrorf("--broker and --chat cannot be used with --exec or --sh-exec: a command answers one client, the broker relays between clients")
+			}
+			if opts.Broker {
+				opts.KeepOpen = true // as ncat --broker
+			}
 			if !cmd.Flags().Changed("allow-half-open") {
-				opts.AllowHalfOpen = !f.IO.StdinIsTTY()
+				// A child or the broker ends each connection itself, once
+				// what is owed to it is sent.
+				opts.AllowHalfOpen = !f.IO.StdinIsTTY() || opts.ExecFlags.On() || opts.Broker
 			}
 			if runF != nil {
 				return runF(opts)
@@ -210,6 +227,9 @@ end; a second one closes them at once.`,
 	addServerFlags(cmd.Flags(), &opts.ServerFlags)
 	cmd.Flags().BoolVarP(&opts.KeepOpen, "keep-open", "k", false, "keep accepting: all clients to stdout, stdin to all clients")
 	cmd.Flags().BoolVar(&opts.NoShutdown, "no-shutdown", false, "never half-close on stdin's end; end when the client ends")
+	addExecFlags(cmd.Flags(), &opts.ExecFlags)
+	cmd.Flags().BoolVar(&opts.Broker, "broker", false, "relay every client's data to every other client (ncat --broker; implies -k)")
+	cmd.Flags().BoolVar(&opts.Chat, "chat", false, "--broker with <userN> names and join and leave notices (ncat --chat)")
 	return cmd
 }
 
@@ -230,11 +250,46 @@ func listenRun(ctx context.Context, opts *ListenOptions) error {
 	}
 	so.SocketHooks = socketHooks(l, onTimeout)
 	so.Hooks = serverHooks(opts.Factory, l)
+	var ex *netcore.Exec
+	if opts.ExecFlags.On() {
+		if ex, err = opts.ExecFlags.newExec(opts.IO, l, so.SocketHooks); err != nil {
+			return err
+		}
+	}
 
 	var handler func(*netcore.Socket)
 	var srv *netcore.Server
+	var handlers sync.WaitGroup // the connection handlers that started
 	result := make(chan error, 1)
-	if opts.KeepOpen {
+	switch {
+	case ex != nil:
+		handler = func(s *netcore.Socket) {
+			handlers.Add(1)
+			defer handlers.Done()
+			if !opts.KeepOpen {
+				srv.Close() //nolint:errcheck // it was listening
+			}
+			if opts.Timeout > 0 {
+				s.SetTimeout(opts.Timeout)
+			}
+			st, err := ex.Serve(s)
+			if errors.Is(err, net.ErrClosed) {
+				err = nil // destroyed by a signal or by --timeout, as asked
+			}
+			if !opts.KeepOpen {
+				result <- execExit(st, err)
+			}
+		}
+	case opts.Broker:
+		b := newBroker(opts.Chat, l)
+		go b.ReadFrom(opts.IO.In) //nolint:errcheck // stdin's end or failure ends only its part
+		handler = func(s *netcore.Socket) {
+			if opts.Timeout > 0 {
+				s.SetTimeout(opts.Timeout)
+			}
+			b.Serve(s)
+		}
+	case opts.KeepOpen:
 		h := &hub{out: opts.IO.Out, clients: map[*netcore.Socket]struct{}{}, noShutdown: opts.NoShutdown, events: l}
 		go h.broadcast(opts.IO.In)
 		handler = func(s *netcore.Socket) {
@@ -243,7 +298,7 @@ func listenRun(ctx context.Context, opts *ListenOptions) error {
 			}
 			h.serve(s)
 		}
-	} else {
+	default:
 		handler = func(s *netcore.Socket) {
 			// The first connection is the one: stop accepting, and relay it.
 			srv.Close() //nolint:errcheck // it was listening
@@ -279,6 +334,10 @@ func listenRun(ctx context.Context, opts *ListenOptions) error {
 	for {
 		select {
 		case <-srv.Done():
+			if ex != nil {
+				handlers.Wait() // the child's status, once it is reaped
+				ex.Wait()
+			}
 			select {
 			case err := <-result:
 				return err
@@ -288,6 +347,10 @@ func listenRun(ctx context.Context, opts *ListenOptions) error {
 		case sig := <-sigs:
 			if interrupted {
 				srv.Destroy()
+				if ex != nil {
+					ex.Kill()
+					ex.Wait()
+				}
 				<-srv.Done()
 				return exitSignal(sig)
 			}

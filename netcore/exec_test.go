@@ -193,8 +193,16 @@ func TestExecSignalStatus(t *testing.T) {
 }
 
 // TestExecStatusDuringClose: when the child's exit ends the connection,
-// its status is there for the close event.
+// its status is there for the close event: when the child exits of
+// itself, and when the peer's end made it end (our FIN then waits for the
+// exit).
 func TestExecStatusDuringClose(t *testing.T) {
+	for _, peerEnds := range []bool{false, true} {
+		t.Run(fmt.Sprint("peer ends first: ", peerEnds), func(t *testing.T) { testExecStatusDuringClose(t, peerEnds) })
+	}
+}
+
+func testExecStatusDuringClose(t *testing.T, peerEnds bool) {
 	var ex *Exec
 	got := make(chan string, 1)
 	hooks := &SocketHooks{OnClose: func(s *Socket, _ bool) {
@@ -202,12 +210,20 @@ func TestExecStatusDuringClose(t *testing.T) {
 		got <- fmt.Sprint(st.ExitCode, ok)
 	}}
 	var err error
-	ex, err = NewExec(ExecOptions{Argv: []string{"sh", "-c", "exit 7"}})
+	script := "exit 7"
+	if peerEnds {
+		script = "cat; exit 7"
+	}
+	ex, err = NewExec(ExecOptions{Argv: []string{"sh", "-c", script}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := listenLocal(t, ServerOptions{AllowHalfOpen: true, SocketHooks: hooks}, func(s *Socket) { ex.Serve(s) })
 	c := dialLocal(t, srv.Address())
+	if peerEnds {
+		c.Write([]byte("x"))
+		c.CloseWrite()
+	}
 	readAll(t, c)
 	if s := waitFor(t, got, "close"); s != "7 true" {
 		t.Fatalf("Status during OnClose: %s, want 7 true", s)

@@ -17,9 +17,11 @@ type RelayOptions struct {
 	// half-closed (CloseWrite) or, lacking that, closed, so that whoever
 	// reads out sees its end (a child's stdin, for Exec).
 	EndOut bool
-	// Stop, once closed, ends the relay as soon as in has ended too,
-	// without waiting for the peer's end (Exec: the child has exited and
-	// its output is all sent). nil never stops.
+	// Stop, when set, is what ends the relay instead of the peer's end:
+	// the relay is over once in has ended and Stop is closed (Exec: the
+	// child's output is all sent and it has exited), whether or not the
+	// peer has ended; a failure, or the socket's destruction, still ends
+	// it at once.
 	Stop <-chan struct{}
 }
 
@@ -51,12 +53,14 @@ type RelayOptions struct {
 // failure), a Read of in that is blocked stays blocked: the goroutine that
 // made it ends when that Read returns.
 func Relay(s *Socket, in io.Reader, out io.Writer, opts RelayOptions) error {
+	if opts.Stop != nil {
+		return relayUntil(s, in, out, opts)
+	}
 	up := make(chan error, 1)
 	down := make(chan error, 1)
 	go func() { down <- relayDown(s, out, opts.EndOut) }()
 	go func() { up <- relayUp(s, in, opts) }()
-	inDone, stopped := false, false
-	stop := opts.Stop
+	inDone := false
 	for {
 		select {
 		case err := <-up:
@@ -66,18 +70,6 @@ func Relay(s *Socket, in io.Reader, out io.Writer, opts RelayOptions) error {
 				return err
 			}
 			inDone = true
-			if stopped {
-				s.Destroy(nil)
-				<-down
-				return nil
-			}
-		case <-stop:
-			stop, stopped = nil, true
-			if inDone {
-				s.Destroy(nil)
-				<-down
-				return nil
-			}
 		case err := <-down:
 			if err != nil {
 				s.Destroy(err)
@@ -93,6 +85,56 @@ func Relay(s *Socket, in io.Reader, out io.Writer, opts RelayOptions) error {
 				s.Destroy(err)
 				return err
 			}
+			s.Destroy(nil)
+			return nil
+		}
+	}
+}
+
+// relayUntil is how a relay with a Stop ends: once in has ended (our
+// side ended) and stop is closed, whether or not the peer has ended. When
+// the peer has ended first, our end waits for stop, so that the
+// connection closes after it (Exec: the close event then knows how the
+// child ended). A failure on either side ends the relay at once, and so
+// does the socket's destruction by someone else (net.ErrClosed), since in
+// may never end.
+func relayUntil(s *Socket, in io.Reader, out io.Writer, opts RelayOptions) error {
+	up := make(chan error, 1)
+	down := make(chan error, 1)
+	go func() { down <- relayDown(s, out, opts.EndOut) }()
+	go func() { up <- relayUpCopy(s, in) }()
+	stop, closed := opts.Stop, s.closed
+	inDone, downDone, stopped, ended := false, false, false, false
+	for {
+		select {
+		case err := <-up:
+			if err != nil {
+				s.Destroy(err)
+				return err
+			}
+			inDone = true
+		case err := <-down:
+			if err != nil {
+				s.Destroy(err)
+				return err
+			}
+			downDone = true
+		case <-stop:
+			stop, stopped = nil, true
+		case <-closed:
+			closed = nil
+			if !ended {
+				return net.ErrClosed
+			}
+			// Our end closed the socket after the peer's: a normal end.
+		}
+		if inDone && !ended && (stopped || !downDone) {
+			ended = true
+			if err := s.End(); err != nil {
+				return err
+			}
+		}
+		if inDone && stopped {
 			s.Destroy(nil)
 			return nil
 		}
@@ -149,26 +191,35 @@ func relayDownCopy(s *Socket, out io.Writer) error {
 
 // relayUp copies in to the socket, then ends our side.
 func relayUp(s *Socket, in io.Reader, opts RelayOptions) error {
-	if in != nil {
-		var n int64
-		var err error
-		if s.kernelCopyOK() && s.hooks.OnDrain == nil {
-			n, err = io.Copy(s.conn, in)
-			if n > 0 {
-				s.bytesWritten.Add(n)
-				s.touch()
-			}
-		} else {
-			_, err = io.Copy(socketWriter{s}, readerOnly{in})
-		}
-		if err != nil {
-			return relayError(err, "write")
-		}
+	if err := relayUpCopy(s, in); err != nil {
+		return err
 	}
 	if opts.NoShutdown {
 		return nil
 	}
 	return s.End()
+}
+
+// relayUpCopy copies in to the socket until in ends.
+func relayUpCopy(s *Socket, in io.Reader) error {
+	if in == nil {
+		return nil
+	}
+	var n int64
+	var err error
+	if s.kernelCopyOK() && s.hooks.OnDrain == nil {
+		n, err = io.Copy(s.conn, in)
+		if n > 0 {
+			s.bytesWritten.Add(n)
+			s.touch()
+		}
+	} else {
+		_, err = io.Copy(socketWriter{s}, readerOnly{in})
+	}
+	if err != nil {
+		return relayError(err, "write")
+	}
+	return nil
 }
 
 // kernelCopyOK reports whether the relay may let the kernel move bytes
