@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -15,6 +16,10 @@ import (
 // DefaultBrokerMaxQueued is how many bytes a Broker holds for one client
 // that does not take them before it drops that client.
 const DefaultBrokerMaxQueued = 4 << 20
+
+// DefaultBrokerStallTimeout is how long a Broker's clients wait for one
+// that takes nothing before it is dropped.
+const DefaultBrokerStallTimeout = 10 * time.Second
 
 // maxChatLine is the longest line Chat holds back waiting for its end;
 // a longer one goes out in pieces of this size, each a line of its own.
@@ -31,6 +36,10 @@ type BrokerOptions struct {
 	// the others but not yet taken by its connection); a client with more
 	// is dropped (Destroy, then OnDrop). 0 means DefaultBrokerMaxQueued.
 	MaxQueued int
+	// StallTimeout is how long the others wait for a client that is
+	// behind (a quarter of MaxQueued waiting for it) and takes nothing at
+	// all before it is dropped. 0 means DefaultBrokerStallTimeout.
+	StallTimeout time.Duration
 	// OnDrop reports a client dropped for being too slow, with the bytes
 	// that were waiting for it. It must not block.
 	OnDrop func(s *Socket, queued int)
@@ -38,12 +47,17 @@ type BrokerOptions struct {
 
 // Broker relays what each client sends to every other client, as ncat
 // --broker does: in order for each sender, never back to the sender, and
-// never holding more than MaxQueued bytes for any client. Senders are
-// never held up by a slow client: each client has its own queue, drained
-// by its own writer, and a client whose queue would pass MaxQueued is
-// dropped. What is sent is shared between the queues, not copied into
-// each, so memory is bounded by MaxQueued times the number of chunks in
-// flight rather than by the number of clients.
+// never holding more than MaxQueued bytes for any client.
+//
+// Each client has its own queue, drained by its own writer. A sender is
+// back-pressured (not read) while any other client has a quarter of
+// MaxQueued (1 MiB by default) or more waiting: the room goes at the pace
+// of its slowest reader, and a slow reader loses nothing. A client that
+// keeps the others waiting for a whole StallTimeout (10 s) without taking
+// a byte is dropped (OnDrop), and so is one with MaxQueued waiting (which
+// only many senders at once can reach), so that a client that reads
+// nothing cannot hold up the room for long. What is sent is shared
+// between the queues, not copied into each.
 //
 // A client that ends (FIN) leaves: it is sent what was queued for it,
 // then ended. Serve is the Server's handler; ReadFrom adds the server's
@@ -52,6 +66,7 @@ type Broker struct {
 	opts BrokerOptions
 
 	mu      sync.Mutex
+	behind  *sync.Cond      // a queue went below the high-water mark, or a client left
 	clients []*brokerClient // in the order they joined
 }
 
@@ -60,11 +75,20 @@ func NewBroker(opts BrokerOptions) *Broker {
 	if opts.MaxQueued <= 0 {
 		opts.MaxQueued = DefaultBrokerMaxQueued
 	}
-	return &Broker{opts: opts}
+	if opts.StallTimeout <= 0 {
+		opts.StallTimeout = DefaultBrokerStallTimeout
+	}
+	b := &Broker{opts: opts}
+	b.behind = sync.NewCond(&b.mu)
+	return b
 }
+
+// highWater is how much may wait for a client before it counts as behind.
+func (b *Broker) highWater() int { return b.opts.MaxQueued / 4 }
 
 // brokerClient is one client: its queue and its writer's state.
 type brokerClient struct {
+	b    *Broker
 	s    *Socket
 	name string // "<user3>" (Chat)
 	addr string // its address as Chat announces it
@@ -73,14 +97,15 @@ type brokerClient struct {
 	mu      sync.Mutex
 	wake    *sync.Cond
 	queue   [][]byte
-	queued  int  // bytes in queue and being written
-	leaving bool // the client ended: send what is queued, then end
-	gone    bool // destroyed or dropped: stop
+	queued  int   // bytes in queue and being written
+	taken   int64 // bytes written to the client so far
+	leaving bool  // the client ended: send what is queued, then end
+	gone    bool  // destroyed or dropped: stop
 }
 
 // Serve relays s until it leaves or fails; it is the Server's handler.
 func (b *Broker) Serve(s *Socket) {
-	c := &brokerClient{s: s, name: "<user" + strconv.FormatUint(s.ID(), 10) + ">", addr: chatAddr(s)}
+	c := &brokerClient{b: b, s: s, name: "<user" + strconv.FormatUint(s.ID(), 10) + ">", addr: chatAddr(s)}
 	c.wake = sync.NewCond(&c.mu)
 	b.join(c)
 	written := make(chan struct{})
@@ -118,7 +143,7 @@ func (b *Broker) Serve(s *Socket) {
 // ReadFrom relays r to every client, as the server's own sender
 // (<user0> in Chat), until r ends.
 func (b *Broker) ReadFrom(r io.Reader) (int64, error) {
-	from := &brokerClient{name: "<user0>"}
+	from := &brokerClient{b: b, name: "<user0>"}
 	buf := make([]byte, 32<<10)
 	var total int64
 	for {
@@ -176,6 +201,7 @@ func (b *Broker) leave(c *brokerClient) {
 	if b.opts.Chat {
 		drop = b.sendLocked(c, []byte("<announce> "+c.name+" is disconnected.\n"))
 	}
+	b.behind.Broadcast()
 	b.mu.Unlock()
 	b.drop(drop)
 }
@@ -196,6 +222,84 @@ func (b *Broker) publish(from *brokerClient, p []byte) {
 	drop := b.sendLocked(from, msg)
 	b.mu.Unlock()
 	b.drop(drop)
+	b.waitBehind(from)
+}
+
+// waitBehind is the back-pressure: it returns once no client but from
+// has the high-water mark or more waiting. The clients that took nothing
+// at all during a whole StallTimeout of waiting are dropped.
+func (b *Broker) waitBehind(from *brokerClient) {
+	b.mu.Lock()
+	behind := b.behindLocked(from)
+	if len(behind) == 0 {
+		b.mu.Unlock()
+		return
+	}
+	expired := false
+	t := time.AfterFunc(b.opts.StallTimeout, func() {
+		b.mu.Lock()
+		expired = true
+		b.behind.Broadcast()
+		b.mu.Unlock()
+	})
+	defer t.Stop()
+	taken := map[*brokerClient]int64{}
+	for _, c := range behind {
+		taken[c] = c.progress()
+	}
+	for len(behind) > 0 {
+		if expired {
+			var stuck []*brokerClient
+			for _, c := range behind {
+				if c.progress() == taken[c] {
+					c.mu.Lock()
+					c.gone = true
+					c.wake.Signal()
+					c.mu.Unlock()
+					stuck = append(stuck, c)
+				}
+				taken[c] = c.progress()
+			}
+			expired = false
+			t.Reset(b.opts.StallTimeout)
+			b.mu.Unlock()
+			b.drop(stuck)
+			b.mu.Lock()
+		} else {
+			b.behind.Wait()
+		}
+		behind = b.behindLocked(from)
+		for _, c := range behind {
+			if _, ok := taken[c]; !ok {
+				taken[c] = c.progress()
+			}
+		}
+	}
+	b.mu.Unlock()
+}
+
+// behindLocked lists the clients but from that have the high-water mark
+// or more waiting. The caller holds b.mu.
+func (b *Broker) behindLocked(from *brokerClient) []*brokerClient {
+	var behind []*brokerClient
+	for _, c := range b.clients {
+		if c == from {
+			continue
+		}
+		c.mu.Lock()
+		if !c.gone && !c.leaving && c.queued >= b.highWater() {
+			behind = append(behind, c)
+		}
+		c.mu.Unlock()
+	}
+	return behind
+}
+
+// progress is how many bytes c has taken so far.
+func (c *brokerClient) progress() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.taken
 }
 
 // flushLine sends the start of a line that will have no end (Chat).
@@ -249,6 +353,11 @@ func (b *Broker) drop(clients []*brokerClient) {
 			b.opts.OnDrop(c.s, queued)
 		}
 	}
+	if len(clients) > 0 {
+		b.mu.Lock()
+		b.behind.Broadcast()
+		b.mu.Unlock()
+	}
 }
 
 // writeLoop sends c's queue in order until c has gone, or has left and
@@ -273,11 +382,19 @@ func (c *brokerClient) writeLoop() {
 		c.mu.Unlock()
 		_, err := c.s.Write(msg)
 		c.mu.Lock()
+		high := c.b.highWater()
+		caughtUp := c.queued >= high && c.queued-len(msg) < high
 		c.queued -= len(msg)
+		c.taken += int64(len(msg))
 		if err != nil {
 			c.gone = true
 		}
 		c.mu.Unlock()
+		if caughtUp || err != nil {
+			c.b.mu.Lock()
+			c.b.behind.Broadcast()
+			c.b.mu.Unlock()
+		}
 		if err != nil {
 			if !errors.Is(err, net.ErrClosed) {
 				c.s.Destroy(err)
