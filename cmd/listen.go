@@ -185,7 +185,11 @@ no PORT the system picks one; the bound address is printed on stderr
 0.0.0.0 where IPv6 is unavailable, as in Node's server.listen.
 
 -k keeps accepting: what every client sends goes to stdout, and stdin goes
-to every client. The first SIGINT stops accepting and lets connections
+to every client. -e CMD (or --sh-exec CMD, run by sh -c) runs CMD for each
+connection with its stdin and stdout on the socket instead, one child per
+connection; without -k, listen exits with the child's status. --broker
+relays each client's data to every other client (and stdin to all);
+--chat is --broker with ncat's <userN> names and notices. The first SIGINT stops accepting and lets connections
 end; a second one closes them at once.`,
 		Example: `  # Receive a file
   nodenet listen 9000 > file < /dev/null
@@ -194,7 +198,13 @@ end; a second one closes them at once.`,
   nodenet listen 8124
 
   # A chat hub: every client sees what you type
-  nodenet listen -k 9000`,
+  nodenet listen -k 9000
+
+  # A command per connection, its stdin and stdout on the socket
+  nodenet listen -k 9000 --sh-exec 'echo "hello $NODENET_REMOTE_ADDRESS"; cat'
+
+  # A chat room for nc, ncat and telnet clients (ncat --chat)
+  nodenet listen --chat 9000`,
 		Args: cobra.MaximumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.IO, opts.Events, opts.Factory = f.IO, f.EventLog(), f
