@@ -45,7 +45,7 @@ func TestSplitCommand(t *testing.T) {
 }
 
 // FuzzSplitCommand: any input splits or fails without panicking, and
-// words quoted with '...' (a ' written as '\'') come back as they were.
+// words quoted with '...' (a ' written as '\”) come back as they were.
 func FuzzSplitCommand(f *testing.F) {
 	f.Add("echo 'a b' c", "x")
 	f.Add(`"\"" \ `, "it's")
@@ -59,9 +59,9 @@ func FuzzSplitCommand(f *testing.F) {
 	})
 }
 
-// parseListen runs `listen ARGS` through NewCmdListen and returns the
-// options it would run with.
-func parseListen(t *testing.T, argv string, stdinTTY bool) (*ListenOptions, error) {
+// parseListenTTY runs `listen ARGS` through NewCmdListen, with stdin a
+// terminal or not, and returns the options it would run with.
+func parseListenTTY(t *testing.T, argv string, stdinTTY bool) (*ListenOptions, error) {
 	t.Helper()
 	ios := Test(strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
 	ios.SetTTY(stdinTTY, false)
@@ -100,7 +100,7 @@ func TestNewCmdListenExecAndBroker(t *testing.T) {
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			o, err := parseListen(t, tt.argv, tt.tty)
+			o, err := parseListenTTY(t, tt.argv, tt.tty)
 			if err != nil {
 				t.Fatal(err)
 			}
