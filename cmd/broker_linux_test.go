@@ -16,23 +16,23 @@ import (
 	"time"
 )
 
-// peer is a process with its stdin and stdout in the test's hands.
-type peer struct {
+// proc is a process with its stdin and stdout in the test's hands.
+type proc struct {
 	in     io.WriteCloser
 	out    *bufio.Reader
 	errOut *bufio.Reader // nil unless asked for
 	cmd    *exec.Cmd
 }
 
-// startPeer runs argv with piped stdin and stdout; it is killed when the
+// startProc runs argv with piped stdin and stdout; it is killed when the
 // test ends.
-func startPeer(t *testing.T, argv ...string) *peer {
-	return startPeerStderr(t, false, argv...)
+func startProc(t *testing.T, argv ...string) *proc {
+	return startProcStderr(t, false, argv...)
 }
 
-// startPeerStderr is startPeer, with stderr in the test's hands too when
+// startProcStderr is startPeer, with stderr in the test's hands too when
 // asked.
-func startPeerStderr(t *testing.T, keepStderr bool, argv ...string) *peer {
+func startProcStderr(t *testing.T, keepStderr bool, argv ...string) *proc {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), peerTimeout)
 	c := exec.CommandContext(ctx, argv[0], argv[1:]...)
@@ -62,11 +62,11 @@ func startPeerStderr(t *testing.T, keepStderr bool, argv ...string) *peer {
 		cancel()
 		c.Wait() //nolint:errcheck // killed
 	})
-	return &peer{in: in, out: bufio.NewReader(out), errOut: errOut, cmd: c}
+	return &proc{in: in, out: bufio.NewReader(out), errOut: errOut, cmd: c}
 }
 
 // line reads one line the peer printed.
-func (p *peer) line(t *testing.T) string {
+func (p *proc) line(t *testing.T) string {
 	t.Helper()
 	type res struct {
 		s   string
@@ -90,7 +90,7 @@ func (p *peer) line(t *testing.T) string {
 }
 
 // lineSkipping reads lines until one that is not skip.
-func (p *peer) lineSkipping(t *testing.T, skip string) string {
+func (p *proc) lineSkipping(t *testing.T, skip string) string {
 	t.Helper()
 	for {
 		if s := p.line(t); s != skip {
@@ -99,26 +99,12 @@ func (p *peer) lineSkipping(t *testing.T, skip string) string {
 	}
 }
 
-// requirePeer skips a test whose peer is missing, except on CI, where
-// every peer is installed and a missing one is a failure.
-func requirePeer(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not installed (CI installs it)", name)
-		}
-		t.Skipf("%s is not installed", name)
-	}
-	return p
-}
-
 // startListen runs nodenet listen ARGS on 127.0.0.1 port 0, with stdin in
 // the test's hands, and returns it with the port it bound.
-func startListen(t *testing.T, args ...string) (*peer, string) {
+func startListen(t *testing.T, args ...string) (*proc, string) {
 	t.Helper()
 	ready := filepath.Join(t.TempDir(), "ready")
-	srv := startPeerStderr(t, true, append([]string{nodenetPath(t), "--ready-file", ready, "--events", "json", "listen"}, append(args, "0", "127.0.0.1")...)...)
+	srv := startProcStderr(t, true, append([]string{nodenetPath(t), "--ready-file", ready, "--events", "json", "listen"}, append(args, "0", "127.0.0.1")...)...)
 	deadline := time.Now().Add(peerTimeout)
 	for {
 		b, err := os.ReadFile(ready)
@@ -134,7 +120,7 @@ func startListen(t *testing.T, args ...string) (*peer, string) {
 }
 
 // waitConnections reads the server's events until n connection events.
-func (p *peer) waitConnections(t *testing.T, n int) {
+func (p *proc) waitConnections(t *testing.T, n int) {
 	t.Helper()
 	done := make(chan error, 1)
 	go func() {
@@ -164,10 +150,10 @@ func (p *peer) waitConnections(t *testing.T, n int) {
 // TestChatWithNcatAndNetcat: --chat with an ncat client and an
 // nc.openbsd client, in ncat --chat's words.
 func TestChatWithNcatAndNetcat(t *testing.T) {
-	ncat, nc := requirePeer(t, "ncat"), requirePeer(t, "nc.openbsd")
+	ncat, nc := peerBinary(t, "ncat", "ncat"), peerBinary(t, "nc.openbsd", "netcat-openbsd")
 	srv, port := startListen(t, "--chat")
 	go io.Copy(io.Discard, srv.errOut) //nolint:errcheck // events, unread
-	a := startPeer(t, ncat, "127.0.0.1", port)
+	a := startProc(t, ncat, "127.0.0.1", port)
 	var an int
 	if _, err := fmt.Sscanf(a.line(t), "<announce> 127.0.0.1 is connected as <user%d>.\n", &an); err != nil {
 		t.Fatal(err)
@@ -175,7 +161,7 @@ func TestChatWithNcatAndNetcat(t *testing.T) {
 	if got := a.line(t); got != "<announce> already connected: nobody.\n" {
 		t.Fatalf("ncat got %q", got)
 	}
-	b := startPeer(t, nc, "127.0.0.1", port)
+	b := startProc(t, nc, "127.0.0.1", port)
 	var bn int
 	if _, err := fmt.Sscanf(b.line(t), "<announce> 127.0.0.1 is connected as <user%d>.\n", &bn); err != nil {
 		t.Fatal(err)
@@ -202,7 +188,7 @@ func TestChatWithNcatAndNetcat(t *testing.T) {
 		t.Fatalf("ncat got %q, want %q", got, want)
 	}
 	io.WriteString(srv.in, "from the server\n")
-	for _, p := range []*peer{a, b} {
+	for _, p := range []*proc{a, b} {
 		if got := p.line(t); got != "<user0> from the server\n" {
 			t.Fatalf("got %q", got)
 		}
@@ -217,10 +203,10 @@ func TestChatWithNcatAndNetcat(t *testing.T) {
 // TestBrokerWithNcatAndNetcat: --broker relays bytes as they are, to
 // every client but the sender; the server's stdin goes to all.
 func TestBrokerWithNcatAndNetcat(t *testing.T) {
-	ncat, nc := requirePeer(t, "ncat"), requirePeer(t, "nc.openbsd")
+	ncat, nc := peerBinary(t, "ncat", "ncat"), peerBinary(t, "nc.openbsd", "netcat-openbsd")
 	srv, port := startListen(t, "--broker")
-	a := startPeer(t, ncat, "127.0.0.1", port)
-	b := startPeer(t, nc, "127.0.0.1", port)
+	a := startProc(t, ncat, "127.0.0.1", port)
+	b := startProc(t, nc, "127.0.0.1", port)
 	srv.waitConnections(t, 2)
 	// A connection event comes just before its client joins the broker:
 	// say "ready?" until both have heard it.
@@ -235,7 +221,7 @@ func TestBrokerWithNcatAndNetcat(t *testing.T) {
 			}
 		}
 	}()
-	for _, p := range []*peer{a, b} {
+	for _, p := range []*proc{a, b} {
 		if got := p.line(t); got != "ready?\n" {
 			t.Fatalf("got %q", got)
 		}

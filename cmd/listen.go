@@ -34,6 +34,7 @@ type ServerFlags struct {
 	BlockListFile  string
 	ReadableAll    bool
 	WritableAll    bool
+	TLS            TLSFlags
 }
 
 // addServerFlags registers the shared server flags on fl.
@@ -54,6 +55,7 @@ func addServerFlags(fl *pflag.FlagSet, o *ServerFlags) {
 	fl.StringVar(&o.BlockListFile, "blocklist", "", "close connections from the addresses of rule `FILE`")
 	fl.BoolVar(&o.ReadableAll, "readable-all", false, "IPC: make the socket file readable by all users")
 	fl.BoolVar(&o.WritableAll, "writable-all", false, "IPC: make the socket file writable by all users")
+	addTLSFlags(fl, &o.TLS, true)
 }
 
 // parse fills the endpoint from the arguments and checks the flags.
@@ -190,6 +192,9 @@ end; a second one closes them at once.`,
 			if err := opts.ServerFlags.parse(args); err != nil {
 				return err
 			}
+			if err := opts.TLS.check(cmd); err != nil {
+				return err
+			}
 			if err := opts.ExecFlags.parse(cmd.Flags().Changed); err != nil {
 				return err
 			}
@@ -230,6 +235,9 @@ func listenRun(ctx context.Context, opts *ListenOptions) error {
 		return err
 	}
 	so.Hooks, so.SocketHooks = serverEvents(opts.Factory, opts.Events, false)
+	if err := opts.withTLS(opts.Factory, opts.Events, &so); err != nil {
+		return err
+	}
 	var ex *netcore.Exec
 	if opts.ExecFlags.On() {
 		if ex, err = opts.ExecFlags.newExec(opts.IO, opts.Events, so.SocketHooks); err != nil {
@@ -271,7 +279,7 @@ func listenRun(ctx context.Context, opts *ListenOptions) error {
 			if errors.Is(err, net.ErrClosed) {
 				err = nil // destroyed by a signal or by --timeout, as asked
 			}
-			result <- err
+			result <- outputClosed(err)
 		})
 	}
 	if opts.KeepOpen {
