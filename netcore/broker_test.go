@@ -31,14 +31,21 @@ func readN(t *testing.T, c net.Conn, n int) string {
 	return string(b)
 }
 
-// joined waits until srv has n connections, so that a client is known to
-// be in the broker before others send.
-func joined(t *testing.T, srv *Server, n int) {
+// joined waits until b has n clients, so that a client is known to be in
+// the broker before others send (a connection is counted by the server
+// before its handler runs).
+func joined(t *testing.T, b *Broker, n int) {
 	t.Helper()
 	deadline := time.Now().Add(testTimeout)
-	for srv.Connections() != n {
+	for {
+		b.mu.Lock()
+		got := len(b.clients)
+		b.mu.Unlock()
+		if got == n {
+			return
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d connections, want %d", srv.Connections(), n)
+			t.Fatalf("%d clients, want %d", got, n)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -48,11 +55,9 @@ func TestBrokerToEveryOtherClientInOrder(t *testing.T) {
 	b := NewBroker(BrokerOptions{})
 	srv := brokerServer(t, b)
 	a := dialLocal(t, srv.Address())
-	joined(t, srv, 1)
+	joined(t, b, 1)
 	x := dialLocal(t, srv.Address())
-	joined(t, srv, 2)
-	// Each client is in the broker once its handler runs; a first byte
-	// from each, seen by the other, proves it.
+	joined(t, b, 2)
 	a.Write([]byte("A"))
 	if got := readN(t, x, 1); got != "A" {
 		t.Fatalf("x got %q", got)
@@ -86,7 +91,7 @@ func TestBrokerReadFromGoesToEveryone(t *testing.T) {
 	srv := brokerServer(t, b)
 	a := dialLocal(t, srv.Address())
 	x := dialLocal(t, srv.Address())
-	joined(t, srv, 2)
+	joined(t, b, 2)
 	if _, err := b.ReadFrom(strings.NewReader("from the server\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +112,7 @@ func TestBrokerDropsASlowClient(t *testing.T) {
 	sender := dialLocal(t, srv.Address())
 	slow := dialLocal(t, srv.Address())
 	reader := dialLocal(t, srv.Address())
-	joined(t, srv, 3)
+	joined(t, b, 3)
 	const total = 32 << 20 // far more than the kernel's buffers and MaxQueued
 	data := randomBytes(t, total)
 	sent := make(chan error, 1)
@@ -147,14 +152,14 @@ func TestBrokerLeaverGetsWhatWasQueued(t *testing.T) {
 	srv := brokerServer(t, b)
 	a := dialLocal(t, srv.Address())
 	x := dialLocal(t, srv.Address())
-	joined(t, srv, 2)
+	joined(t, b, 2)
 	a.Write([]byte("before the end"))
 	readN(t, x, len("before the end"))
 	x.CloseWrite()
 	if got := readAll(t, x); got != "" {
 		t.Fatalf("x got %q after its end", got)
 	}
-	joined(t, srv, 1)
+	joined(t, b, 1)
 }
 
 // chatClient is one --chat client and what it has read so far.
@@ -250,7 +255,7 @@ func TestBrokerBackPressure(t *testing.T) {
 	srv := brokerServer(t, b)
 	sender := dialLocal(t, srv.Address())
 	reader := dialLocal(t, srv.Address())
-	joined(t, srv, 2)
+	joined(t, b, 2)
 	const total = 32 << 20
 	data := randomBytes(t, total)
 	go sender.Write(data)
