@@ -408,22 +408,28 @@ func (b *BlockList) addressOrder() []int32 {
 // Rules returns the rules as Node's blockList.rules does: address rules,
 // then subnets newest first, then ranges newest first.
 func (b *BlockList) Rules() []string {
+	out := make([]string, 0, b.Size())
+	b.eachRule(func(rule []byte) { out = append(out, string(rule)) })
+	return out
+}
+
+// eachRule calls f with each rule string, in Rules' order; the bytes are
+// f's only for the call.
+func (b *BlockList) eachRule(f func(rule []byte)) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	order := b.addressOrder() // unlists
-	out := make([]string, 0, len(order)+len(b.subnets)+len(b.ranges))
 	var buf []byte
 	for _, s := range order {
 		buf = newRule(AddressRule, b.vals[s], ip{}, 0).appendString(buf[:0])
-		out = append(out, string(buf))
+		f(buf)
 	}
 	for _, list := range [][]crule{b.subnets, b.ranges} {
 		for _, c := range slices.Backward(list) {
 			buf = c.appendString(buf[:0])
-			out = append(out, string(buf))
+			f(buf)
 		}
 	}
-	return out
 }
 
 // ToJSON returns the rules, as Node's toJSON does (the same as Rules).

@@ -531,7 +531,28 @@ func scanString(s []byte, i int) ([]byte, int, error) {
 
 // Format returns the rule file for b's rules: a JSON array with one rule
 // string per line.
-func Format(b *BlockList) []byte { return FormatRules(b.Rules()) }
+func Format(b *BlockList) []byte {
+	var buf []byte
+	n := 0
+	b.eachRule(func(rule []byte) {
+		if n == 0 {
+			buf = make([]byte, 0, 4096)
+			buf = append(buf, "[\n"...)
+		} else {
+			buf = append(buf, ",\n"...)
+		}
+		n++
+		// A rule string holds letters, digits, spaces and ":./-": nothing
+		// JSON escapes.
+		buf = append(buf, "  \""...)
+		buf = append(buf, rule...)
+		buf = append(buf, '"')
+	})
+	if n == 0 {
+		return []byte("[]\n")
+	}
+	return append(buf, "\n]\n"...)
+}
 
 // FormatRules formats rule strings as a rule file does.
 func FormatRules(rules []string) []byte {
