@@ -30,16 +30,21 @@ func memCap() int64 {
 }
 
 // rssWrapper runs its arguments as a child and writes the child's peak
-// RSS (KiB, from wait4) to the file named first. The child must be forked
+// RSS (KiB, from wait4) to the file named first. The second argument, when
+// not 0, is the child's RLIMIT_AS: a regression that reads without bound
+// then fails in seconds instead of swapping. The child must be forked
 // from a small process: Linux counts in a child's peak the memory of the
 // process that forked it (a vfork from the test binary shares its
 // memory, which holds the test's buffers), but not that of its parent's
 // parent.
 const rssWrapper = `
-import os, sys
+import os, resource, sys
 pid = os.fork()
 if pid == 0:
-    os.execv(sys.argv[2], sys.argv[2:])
+    limit = int(sys.argv[2])
+    if limit:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    os.execv(sys.argv[3], sys.argv[3:])
 _, status, ru = os.wait4(pid, 0)
 with open(sys.argv[1], "w") as f:
     f.write(str(ru.ru_maxrss))
@@ -63,7 +68,14 @@ func cappedRun(t *testing.T, in io.Reader, args ...string) (stdout, stderr []byt
 	defer cancel()
 	dir := t.TempDir()
 	rssFile := filepath.Join(dir, ".rss")
-	c := exec.CommandContext(ctx, py, append([]string{"-c", rssWrapper, rssFile, nodenetPath(t)}, args...)...)
+	// The race detector maps terabytes of address space for its shadow
+	// memory: no RLIMIT_AS then. Otherwise 4 GiB, room for Go's runtime
+	// (which cannot start under about 1 GiB) and far from swapping.
+	asLimit := "4294967296"
+	if raceEnabled {
+		asLimit = "0"
+	}
+	c := exec.CommandContext(ctx, py, append([]string{"-c", rssWrapper, rssFile, asLimit, nodenetPath(t)}, args...)...)
 	c.Dir = dir
 	c.Stdin = in
 	var out, errOut bytes.Buffer
