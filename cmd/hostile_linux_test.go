@@ -77,6 +77,11 @@ func cappedRun(t *testing.T, in io.Reader, args ...string) (stdout, stderr []byt
 	}
 	c := exec.CommandContext(ctx, py, append([]string{"-c", rssWrapper, rssFile, asLimit, nodenetPath(t)}, args...)...)
 	c.Dir = dir
+	// On the deadline the wrapper and nodenet go together: nodenet
+	// holds the output pipes.
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	c.Cancel = func() error { return syscall.Kill(-c.Process.Pid, syscall.SIGKILL) }
+	c.WaitDelay = 5 * time.Second
 	c.Stdin = in
 	var out, errOut bytes.Buffer
 	c.Stdout, c.Stderr = &out, &errOut
