@@ -39,7 +39,9 @@ else. With -4 or -6, print true or false for net.isIPv4 or net.isIPv6.
 
 With no INPUT, each line of stdin is an input; a trailing "\n", and a "\r"
 before it, are not part of it. Answers are streamed: each is printed as
-soon as its line has been read.
+soon as its line has been read. A line of any length is answered in
+bounded memory: past 1 MiB it streams through (only an IPv6 address with a
+zone, "fe80::1%" and a long name, can be that long, as in Node).
 
 --json prints one object per input: {"input":"::1","isIP":6}, or with -4
 or -6 {"input":"::1","isIPv4":false} and {"input":"::1","isIPv6":true}.
