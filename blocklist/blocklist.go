@@ -152,15 +152,18 @@ func (b *BlockList) add(c crule) {
 	case AddressRule:
 		t := b.table()
 		first, second, two := ruleKeys(c.start())
-		slot := t.find(first)
-		if slot < 0 {
+		// As t.set(first, slot), with one lookup.
+		h := keyHash(first)
+		var slot int32
+		if prev := t.findBefore(first, h); prev != noNode {
+			slot = t.nodes[t.nextOf(prev)].slot
+			b.vals[slot] = c.start()
+		} else {
 			slot = int32(len(b.vals))
 			b.vals = append(b.vals, c.start())
 			b.naddr++
-		} else {
-			b.vals[slot] = c.start()
+			t.insert(first, h, slot)
 		}
-		t.set(first, slot)
 		if two {
 			t.set(second, slot)
 		}

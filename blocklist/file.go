@@ -534,9 +534,12 @@ func scanString(s []byte, i int) ([]byte, int, error) {
 func Format(b *BlockList) []byte {
 	var buf []byte
 	n := 0
+	size := b.Size()
 	b.eachRule(func(rule []byte) {
 		if n == 0 {
-			buf = make([]byte, 0, 4096)
+			// Room for most files at once: an IPv4 address rule takes 26
+			// to 34 bytes.
+			buf = make([]byte, 0, 8+size*36)
 			buf = append(buf, "[\n"...)
 		} else {
 			buf = append(buf, ",\n"...)

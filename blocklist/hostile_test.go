@@ -125,3 +125,36 @@ func TestUpdateFollowsSymlink(t *testing.T) {
 		t.Fatalf("link.json.lock exists (%v): the link and the target must share target.json.lock", err)
 	}
 }
+
+// TestBatchParsesAsParseRule checks that a Batch reads every rule string
+// as ParseRuleFamily does, its quick path for Node's own rule strings
+// included, and adds them as Add does, in order.
+func TestBatchParsesAsParseRule(t *testing.T) {
+	src := randomList(t, 3000, 11)
+	inputs := src.Rules()
+	for _, r := range src.Rules() {
+		_, body, _ := strings.Cut(r, ": IPv")
+		inputs = append(inputs, body[2:]) // the bare address, range or subnet
+	}
+	inputs = append(inputs, "Address: IPv4 1.2.3.4 ", "Address: IPv4 01.2.3.4", "Subnet: IPv4 1.2.3.4/033",
+		"Range: IPv4 1.2.3.5-1.2.3.4", "Address: IPv6 ::ffff:1.2.3.4", "Address:  IPv4 1.2.3.4", "1.2.3.4")
+	for _, family := range []string{"", IPv4, IPv6} {
+		var bt Batch
+		want := New()
+		for _, s := range inputs {
+			r, werr := ParseRuleFamily(s, family)
+			gerr := bt.ParseRule([]byte(s), family)
+			if (werr == nil) != (gerr == nil) || werr != nil && werr.Error() != gerr.Error() {
+				t.Fatalf("%q (family %q): Batch %v, ParseRuleFamily %v", s, family, gerr, werr)
+			}
+			if werr == nil {
+				want.Add(r) //nolint:errcheck // parsed
+			}
+		}
+		got := New()
+		got.AddBatch(&bt)
+		if !slices.Equal(got.Rules(), want.Rules()) {
+			t.Fatalf("family %q: the batch lists %d rules, Add %d, or another order", family, got.Size(), want.Size())
+		}
+	}
+}

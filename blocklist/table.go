@@ -160,6 +160,12 @@ func (t *addrTable) set(k ip, slot int32) {
 		t.nodes[t.nextOf(prev)].slot = slot
 		return
 	}
+	t.insert(k, h, slot)
+}
+
+// insert adds key k, of hash h, which is not in the table, mapping it to
+// slot.
+func (t *addrTable) insert(k ip, h uint64, slot int32) {
 	if uint64(t.count)+1 > t.nextResize {
 		minBuckets := uint64(t.count) + 1
 		if t.nextResize == 0 {

@@ -153,7 +153,7 @@ type importer struct {
 
 // add reads one rule, found on line.
 func (im *importer) add(line int, s []byte) error {
-	if err := im.rules.ParseRule(string(s), im.family); err != nil {
+	if err := im.rules.ParseRule(s, im.family); err != nil {
 		return fmt.Errorf("%s:%d: %s: %w", im.name, line, blockQuote(s), boundedError{err})
 	}
 	if im.rules.Len()*blockRuleFileMin > blocklist.MaxFileSize {

@@ -495,3 +495,31 @@ func TestBlockCheckAnswersWithoutAllocating(t *testing.T) {
 		t.Errorf("%v allocations per round of answers", n)
 	}
 }
+
+// FuzzBlockImport checks the import reader on any input: no panic, an
+// error message of bounded length whatever the input, and the same rules
+// read in JSON from any input it reads as lines (one rule per element).
+func FuzzBlockImport(f *testing.F) {
+	for _, s := range []string{
+		"# bad hosts\n1.2.3.4\n\n  10.0.0.1-10.0.0.10  \r\n2001:db8::/32\nSubnet: IPv4 192.168.0.0/16\n",
+		"[\n \"Address: IPv6 ::1\",\n \"Range: IPv6 ::1-::f\"\n]", "[\"1.2.3.4\", 5]", "[\"1.2.3.4\",\n",
+		"[\"\\u0031.2.3.4\", \"a\\\"b\"]", "[]", "  ", "[\"1.2.3.4\"] x", "10.0.0.0/33\n", "[\"\\", "#x\n::1%eth0",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		rules, err := parseImport("in", bytes.NewReader(in), "")
+		if err != nil {
+			if n := len(err.Error()); n > 1024 {
+				t.Fatalf("an error message of %d bytes: %.200q", n, err)
+			}
+			return
+		}
+		if t := bytes.TrimLeft(in, " \t\r\n"); len(t) > 0 && t[0] == '[' {
+			return
+		}
+		if n := bytes.Count(in, []byte{'\n'}) + 1; rules.Len() > n {
+			t.Fatalf("%d rules from %d lines", rules.Len(), n)
+		}
+	})
+}
