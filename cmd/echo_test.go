@@ -2,10 +2,11 @@ package cmd
 
 import (
 	"bytes"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nodenet/nodenet/netcore"
 )
 
 // parseEcho runs `echo ARGS` through NewCmdEcho and returns the options it
@@ -30,7 +31,7 @@ func TestNewCmdEcho(t *testing.T) {
 		check func(*EchoOptions) bool
 	}{
 		{"defaults", "", func(o *EchoOptions) bool {
-			return o.Host == "" && o.Port == 0 && string(o.Greeting) == "hello\r\n" && o.Workers == 0 &&
+			return o.Host == "" && o.Port == 0 && string(o.Greeting) == "hello\r\n" && o.Workers == 1 && o.Engine == "" &&
 				o.Stats == 0 && o.MaxConnections == -1 && o.Backlog == 511 && !o.AllowHalfOpen
 		}},
 		{"port", "8124", func(o *EchoOptions) bool { return o.Port == 8124 && o.Host == "" }},
@@ -40,10 +41,8 @@ func TestNewCmdEcho(t *testing.T) {
 		{"fd", "--fd 3", func(o *EchoOptions) bool { return o.FD == "3" }},
 		{"empty greeting", "--greeting '' 8124", func(o *EchoOptions) bool { return o.Greeting != nil && len(o.Greeting) == 0 }},
 		{"greeting escapes", `--greeting 'hi\tthere\x21\r\n'`, func(o *EchoOptions) bool { return string(o.Greeting) == "hi\tthere!\r\n" }},
-		{"workers", "--workers 4", func(o *EchoOptions) bool { return o.Workers == 4 && o.loops() == 4 }},
-		{"default workers: one per CPU", "", func(o *EchoOptions) bool {
-			return o.loops() == runtime.NumCPU() || (!haveReusePort && o.loops() == 1)
-		}},
+		{"workers", "--workers 4", func(o *EchoOptions) bool { return o.Workers == 4 }},
+		{"engine", "--engine goroutines", func(o *EchoOptions) bool { return o.Engine == netcore.EngineGoroutines }},
 		{"stats default interval", "--stats", func(o *EchoOptions) bool { return o.Stats == time.Second }},
 		{"stats interval", "--stats=250ms", func(o *EchoOptions) bool { return o.Stats == 250*time.Millisecond }},
 		{"stats then port", "--stats 8124", func(o *EchoOptions) bool { return o.Stats == time.Second && o.Port == 8124 }},
@@ -70,28 +69,6 @@ func TestNewCmdEcho(t *testing.T) {
 	}
 }
 
-// TestEchoListeners: how many sockets are bound for the accept loops.
-func TestEchoListeners(t *testing.T) {
-	for _, tt := range []struct {
-		name string
-		o    EchoOptions
-		want int
-	}{
-		{"tcp: one per loop", EchoOptions{Workers: 3}, 3},
-		{"exclusive: one, shared", EchoOptions{Workers: 3, ServerFlags: ServerFlags{Exclusive: true}}, 1},
-		{"unix: one, shared", EchoOptions{Workers: 3, ServerFlags: ServerFlags{Path: "x.sock"}}, 1},
-		{"fd: one, shared", EchoOptions{Workers: 3, ServerFlags: ServerFlags{FD: "3"}}, 1},
-	} {
-		want := tt.want
-		if !haveReusePort {
-			want = 1
-		}
-		if got := tt.o.listeners(); got != want {
-			t.Errorf("%s: %d listeners, want %d", tt.name, got, want)
-		}
-	}
-}
-
 // TestEchoUsageErrors: every bad argument is one line naming the problem,
 // exit 2, nothing on stdout.
 func TestEchoUsageErrors(t *testing.T) {
@@ -103,6 +80,8 @@ func TestEchoUsageErrors(t *testing.T) {
 		{"unix and fd", "-U /tmp/x.sock --fd 3", "cannot be used together"},
 		{"bad greeting", `--greeting '\q'`, `--greeting: unknown escape \q`},
 		{"negative workers", "--workers -1", "--workers -1"},
+		{"no workers", "--workers 0", "--workers 0: want 1 or more"},
+		{"bad engine", "--engine uring", `--engine "uring": want epoll or goroutines`},
 		{"negative stats", "--stats=-1s", "--stats -1s"},
 		{"stats too often", "--stats=1ms", "want 10ms or more"},
 		{"bad stats", "--stats=often", `invalid argument "often"`},

@@ -3,9 +3,7 @@ package cmd
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -98,6 +96,7 @@ func (o *ServerFlags) serverOptions() (netcore.ServerOptions, error) {
 		NoDelay:               o.NoDelay,
 		KeepAlive:             o.KeepAlive.On,
 		KeepAliveInitialDelay: o.KeepAlive.Delay,
+		Timeout:               o.Timeout,
 	}
 	bl, err := loadBlockList(o.BlockRules, o.BlockListFile)
 	if err != nil {
@@ -131,30 +130,6 @@ func (o *ServerFlags) listenOptions() (netcore.ListenOptions, error) {
 		ReadableAll: o.ReadableAll,
 		WritableAll: o.WritableAll,
 	}, nil
-}
-
-// timeoutAction is what --timeout does to an idle connection: end it, and
-// destroy it if it is still idle one period later.
-func timeoutAction() func(*netcore.Socket) {
-	var mu sync.Mutex
-	ended := map[*netcore.Socket]bool{}
-	return func(s *netcore.Socket) {
-		mu.Lock()
-		again := ended[s]
-		ended[s] = true
-		mu.Unlock()
-		if again {
-			s.Destroy(nil)
-			return
-		}
-		s.End() //nolint:errcheck // reported through the hooks
-		go func() {
-			<-s.Closed()
-			mu.Lock()
-			delete(ended, s)
-			mu.Unlock()
-		}()
-	}
 }
 
 // ListenOptions are what `nodenet listen` was asked to do.
@@ -216,177 +191,41 @@ end; a second one closes them at once.`,
 // listenRun listens and relays until the connection (or, with -k, the
 // server) is over.
 func listenRun(ctx context.Context, opts *ListenOptions) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	so, err := opts.serverOptions()
 	if err != nil {
 		return err
 	}
-	l := opts.Events
-	var onTimeout func(*netcore.Socket)
-	if opts.Timeout > 0 {
-		onTimeout = timeoutAction()
-	}
-	so.SocketHooks = socketHooks(l, onTimeout)
-	so.Hooks = serverHooks(opts.Factory, l)
-
-	var handler func(*netcore.Socket)
+	so.Hooks, so.SocketHooks = serverEvents(opts.Factory, opts.Events, false)
 	var srv *netcore.Server
 	result := make(chan error, 1)
 	if opts.KeepOpen {
-		h := &hub{out: opts.IO.Out, clients: map[*netcore.Socket]struct{}{}, noShutdown: opts.NoShutdown, events: l}
-		go h.broadcast(opts.IO.In)
-		handler = func(s *netcore.Socket) {
-			if opts.Timeout > 0 {
-				s.SetTimeout(opts.Timeout)
-			}
-			h.serve(s)
-		}
+		hub := netcore.NewHub(opts.IO.Out, opts.NoShutdown)
+		go hub.Broadcast(opts.IO.In)
+		srv = netcore.NewServer(so, hub.Serve)
+		srv.SetMaxConnections(opts.MaxConnections)
 	} else {
-		handler = func(s *netcore.Socket) {
+		srv = netcore.NewServer(so, func(s *netcore.Socket) {
 			// The first connection is the one: stop accepting, and relay it.
 			srv.Close() //nolint:errcheck // it was listening
-			if opts.Timeout > 0 {
-				s.SetTimeout(opts.Timeout)
-			}
 			err := netcore.Relay(s, opts.IO.In, opts.IO.Out, netcore.RelayOptions{NoShutdown: opts.NoShutdown})
 			if errors.Is(err, net.ErrClosed) {
 				err = nil // destroyed by a signal or by --timeout, as asked
 			}
 			result <- err
-		}
-	}
-	srv = netcore.NewServer(so, handler)
-	if !opts.KeepOpen {
+		})
 		srv.SetMaxConnections(1)
-	} else {
-		srv.SetMaxConnections(opts.MaxConnections)
 	}
-	sigs, stopSignals := signals()
-	defer stopSignals()
 	lo, err := opts.listenOptions()
-	if err == nil {
-		err = srv.Listen(ctx, lo)
-	}
 	if err != nil {
-		if l.On(1) {
-			l.Emit("error", errorFields(err)...)
-		}
 		return err
 	}
-	interrupted := false
-	for {
-		select {
-		case <-srv.Done():
-			select {
-			case err := <-result:
-				return err
-			default:
-				return nil
-			}
-		case sig := <-sigs:
-			if interrupted {
-				srv.Destroy()
-				<-srv.Done()
-				return exitSignal(sig)
-			}
-			interrupted = true
-			srv.Close() //nolint:errcheck // already closing is fine
-		}
+	if err := serve(ctx, srv, lo, serveOptions{f: opts.Factory, l: opts.Events}); err != nil {
+		return err
 	}
-}
-
-// hub is listen -k: stdin goes to every client, and what every client
-// sends goes to stdout, a chunk at a time.
-type hub struct {
-	mu         sync.Mutex
-	clients    map[*netcore.Socket]struct{}
-	inEnded    bool
-	noShutdown bool
-	events     *EventLog
-
-	outMu sync.Mutex
-	out   io.Writer
-}
-
-// broadcast copies in to every client until in ends, then ends every
-// client (unless --no-shutdown). A client whose write fails is destroyed
-// with the error; the others go on. Writes are sequential, so a client
-// that does not read holds the others up, as with ncat -k.
-func (h *hub) broadcast(in io.Reader) {
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := in.Read(buf)
-		if n > 0 {
-			h.mu.Lock()
-			clients := make([]*netcore.Socket, 0, len(h.clients))
-			for c := range h.clients {
-				clients = append(clients, c)
-			}
-			h.mu.Unlock()
-			for _, c := range clients {
-				if _, werr := c.Write(buf[:n]); werr != nil {
-					c.Destroy(werr)
-				}
-			}
-		}
-		if err != nil {
-			break
-		}
+	select {
+	case err := <-result:
+		return err
+	default:
+		return nil
 	}
-	h.mu.Lock()
-	h.inEnded = true
-	clients := make([]*netcore.Socket, 0, len(h.clients))
-	for c := range h.clients {
-		clients = append(clients, c)
-	}
-	h.mu.Unlock()
-	if !h.noShutdown {
-		for _, c := range clients {
-			c.End() //nolint:errcheck // reported through the hooks
-		}
-	}
-}
-
-// serve relays one client until it is closed.
-func (h *hub) serve(s *netcore.Socket) {
-	h.mu.Lock()
-	h.clients[s] = struct{}{}
-	ended := h.inEnded
-	h.mu.Unlock()
-	defer func() {
-		h.mu.Lock()
-		delete(h.clients, s)
-		h.mu.Unlock()
-	}()
-	if ended && !h.noShutdown {
-		s.End() //nolint:errcheck // nothing more to send
-	}
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := s.Read(buf)
-		if n > 0 {
-			h.outMu.Lock()
-			_, werr := h.out.Write(buf[:n])
-			h.outMu.Unlock()
-			if werr != nil {
-				s.Destroy(werr)
-				return
-			}
-		}
-		if err != nil {
-			if err != io.EOF {
-				s.Destroy(err)
-				return
-			}
-			break
-		}
-	}
-	if h.noShutdown {
-		return // the client ended: so do we
-	}
-	// The client ended; with allowHalfOpen it stays open for stdin until
-	// stdin ends, which ends it.
-	<-s.Closed()
 }

@@ -120,10 +120,12 @@ func loadBlockList(rules []string, file string) (*blocklist.BlockList, error) {
 	return bl, nil
 }
 
-// signals delivers SIGINT and SIGTERM; stop undoes it.
+// signals delivers SIGINT, SIGTERM and SIGHUP (a closed terminal), which
+// all end a command the same way: a server closes and unlinks its socket
+// file; stop undoes it.
 func signals() (ch <-chan os.Signal, stop func()) {
 	c := make(chan os.Signal, 2)
-	signal.Notify(c, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(c, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	return c, func() { signal.Stop(c) }
 }
 
@@ -141,7 +143,10 @@ func exitSignal(sig os.Signal) error {
 // family and port for TCP, path for IPC.
 func addrFields(prefix string, a netcore.Addr) []Field {
 	if a.Address == "" {
-		return []Field{{prefix + "Path", a.Path}}
+		// An IPC endpoint: Node's server.address() is the path itself,
+		// and a socket on it has no address of its own; every event
+		// names it "path".
+		return []Field{{"path", a.Path}}
 	}
 	if prefix == "" {
 		return []Field{{"address", a.Address}, {"family", a.Family}, {"port", a.Port}}
@@ -241,43 +246,5 @@ func socketHooks(l *EventLog, onTimeout func(*netcore.Socket)) *netcore.SocketHo
 			l.EmitData("data", Field{"id", s.ID()}, Field{"length", len(p)})
 		}
 	}
-	return h
-}
-
-// serverHooks renders a server's events; listening also prints the plain
-// "listening on ADDRESS" line when events are off, unless quiet, and
-// writes the --ready-file.
-func serverHooks(f *Factory, l *EventLog) netcore.ServerHooks {
-	h := netcore.ServerHooks{
-		OnListening: func(a netcore.Addr) {
-			if l.On(1) {
-				l.Emit("listening", addrFields("", a)...)
-			} else if !f.Quiet {
-				fmt.Fprintf(f.IO.ErrOut, "listening on %s\n", a)
-			}
-			f.Ready(a.String()) //nolint:errcheck // tests only; they time out without it
-		},
-		OnStaleRemoved: func(path string) {
-			if !f.Quiet {
-				fmt.Fprintf(f.IO.ErrOut, "nodenet: removed stale socket %s (nobody accepted on it)\n", path)
-			}
-		},
-		OnError: func(err error) {
-			if l.On(1) {
-				l.Emit("error", errorFields(err)...)
-			} else if !f.Quiet {
-				fmt.Fprintf(f.IO.ErrOut, "nodenet: %v (still serving open connections, retrying)\n", err)
-			}
-		},
-	}
-	if !l.On(1) {
-		return h
-	}
-	h.OnConnection = func(s *netcore.Socket) { l.Emit("connection", socketFields(s)...) }
-	h.OnDrop = func(d netcore.DropInfo) {
-		l.Emit("drop", append(addrFields("local", d.Local), addrFields("remote", d.Remote)...)...)
-	}
-	h.OnBlocked = func(d netcore.DropInfo) { l.Emit("blocked", addrFields("remote", d.Remote)...) }
-	h.OnClose = func() { l.Emit("close") }
 	return h
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"syscall"
 )
 
 // DefaultBacklog is the listen(2) backlog used when ListenConfig.Backlog is
@@ -61,6 +62,17 @@ type Listener struct {
 
 // Accept waits for and returns the next connection.
 func (l *Listener) Accept() (net.Conn, error) { return l.ln.Accept() }
+
+// SyscallConn gives access to the listening socket itself, so that an
+// event loop can take it over (see netcore's epoll engine). It fails for
+// a Windows named pipe, which has no socket.
+func (l *Listener) SyscallConn() (syscall.RawConn, error) {
+	sc, ok := l.ln.(syscall.Conn)
+	if !ok {
+		return nil, errors.New("ipc: a named pipe has no socket to share")
+	}
+	return sc.SyscallConn()
+}
 
 // Addr returns the listener's address: a *net.UnixAddr whose Name is the
 // path as Display shows it, or a PipeAddr.

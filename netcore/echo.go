@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"sync/atomic"
 )
 
 // DefaultGreeting is what the Node docs' echo server writes to each client
@@ -28,9 +27,10 @@ type EchoOptions struct {
 	// left unread, so no reset.
 	HalfClose bool
 
-	// Stats, when not nil, counts the bytes of every connection served
-	// with it as they move, for a --stats ticker. Nil costs nothing.
-	Stats *EchoStats
+	// stats, when not nil, counts the bytes of every connection served
+	// with it as they move: NewEchoServer points it at the Server's own
+	// counters. Nil costs nothing.
+	stats *serverStats
 
 	// OnData, when not nil, is called with each chunk read, before it is
 	// echoed: Node's 'data' event. p is valid only during the call. The
@@ -42,10 +42,22 @@ type EchoOptions struct {
 	sock *Socket
 }
 
+// hooked tells whether a hook watches each chunk or each wait. The raw
+// path runs inside the descriptor's read lock, where a hook that destroys
+// the socket would wait for that very lock; hooked connections take the
+// plain path, whose hooks run outside it.
+func (o *EchoOptions) hooked() bool {
+	if o.OnData != nil {
+		return true
+	}
+	s := o.sock
+	return s != nil && (s.hooks.OnData != nil || s.hooks.OnDrain != nil)
+}
+
 // readIn accounts for a chunk read from the client, before it is echoed.
 func (o *EchoOptions) readIn(p []byte) {
-	if o.Stats != nil {
-		o.Stats.BytesRead.Add(int64(len(p)))
+	if o.stats != nil {
+		o.stats.BytesRead.Add(int64(len(p)))
 	}
 	if s := o.sock; s != nil {
 		s.bytesRead.Add(int64(len(p)))
@@ -64,26 +76,13 @@ func (o *EchoOptions) wroteOut(n int) {
 	if n <= 0 {
 		return
 	}
-	if o.Stats != nil {
-		o.Stats.BytesWritten.Add(int64(n))
+	if o.stats != nil {
+		o.stats.BytesWritten.Add(int64(n))
 	}
 	if s := o.sock; s != nil {
 		s.bytesWritten.Add(int64(n))
 		s.touch()
 	}
-}
-
-// EchoStats counts connections and bytes across connections, with atomic
-// operations, so another goroutine may read it at any time. Echo adds the
-// bytes as they move; the connection counts are its caller's. An
-// EchoReactor keeps all of them, adding once per batch of events.
-type EchoStats struct {
-	Accepted atomic.Int64 // connections accepted
-	Dropped  atomic.Int64 // closed at once, by OnConnection's decision
-	Closed   atomic.Int64 // accepted connections that have ended
-
-	BytesRead    atomic.Int64
-	BytesWritten atomic.Int64
 }
 
 // Echo serves one accepted connection as the echo server of Node's
@@ -122,7 +121,7 @@ func Echo(c net.Conn, opts *EchoOptions) (read, written int64, err error) {
 	}
 	var r, w int64
 	ok := false
-	if echoHasRawPath {
+	if echoHasRawPath && !o.hooked() {
 		r, w, err, ok = echoRaw(c, &o)
 	}
 	if !ok {
@@ -148,9 +147,8 @@ func echoPlain(c net.Conn, o *EchoOptions) (read, written int64, err error) {
 		if n > 0 {
 			read += int64(n)
 			o.readIn(buf[:n])
-			w, werr := c.Write(buf[:n])
+			w, werr := o.write(c, buf[:n])
 			written += int64(w)
-			o.wroteOut(w)
 			if werr != nil {
 				return read, written, werr
 			}
@@ -161,6 +159,48 @@ func echoPlain(c net.Conn, o *EchoOptions) (read, written int64, err error) {
 			}
 			return read, written, rerr
 		}
+	}
+}
+
+// NewEchoServer returns a Server whose handler is the echo server of
+// Node's net.createServer example, with eo's greeting: each client is
+// greeted, then everything it sends comes back, and its end ends the
+// connection once everything was echoed (as c.pipe(c) does, whatever
+// AllowHalfOpen says). On Linux it is served from epoll loops unless an
+// option needs a Socket per connection (see EngineAuto); its counters,
+// policy and events are the same on every engine.
+func NewEchoServer(opts ServerOptions, eo EchoOptions) *Server {
+	s := NewServer(opts, nil)
+	eo.HalfClose, eo.sock = false, nil
+	eo.stats = &s.stats
+	s.echo = &eo
+	s.handler = func(sock *Socket) {
+		EchoSocket(sock, s.echo) //nolint:errcheck // reported through the socket's hooks
+	}
+	return s
+}
+
+// write writes p to c for the plain path, accounting for it; when the
+// socket's drain event is watched, it notices a full send buffer and
+// fires the event once the bytes are out.
+func (o *EchoOptions) write(c net.Conn, p []byte) (int, error) {
+	if s := o.sock; s != nil && s.hooks.OnDrain != nil {
+		n, waited, err := writeNoticingWait(c, p, o.wroteOut)
+		if err == nil && waited {
+			o.drained()
+		}
+		return n, err
+	}
+	n, err := c.Write(p)
+	o.wroteOut(n)
+	return n, err
+}
+
+// drained fires the socket's OnDrain, after a write that waited for the
+// client to read has completed.
+func (o *EchoOptions) drained() {
+	if s := o.sock; s != nil && s.hooks.OnDrain != nil {
+		s.hooks.OnDrain(s)
 	}
 }
 

@@ -34,15 +34,15 @@ var echoBenchServers = []echoBenchServer{
 		opts := &EchoOptions{Greeting: greeting}
 		go echoAcceptLoop(ln, func(c net.Conn) { Echo(c, opts) })
 	}},
-	{"Reactor", func(b *testing.B, ln net.Listener, greeting []byte) {
-		if !EchoReactorSupported {
-			b.Skip("no EchoReactor here")
+	{"EpollServer", func(b *testing.B, ln net.Listener, greeting []byte) {
+		if !reactorSupported {
+			b.Skip("no epoll engine here")
 		}
-		r := &EchoReactor{Greeting: greeting}
-		if err := r.Serve(ln); err != nil {
+		srv := NewEchoServer(ServerOptions{Engine: EngineEpoll}, EchoOptions{Greeting: greeting})
+		if err := srv.Serve(ln); err != nil {
 			b.Fatal(err)
 		}
-		b.Cleanup(func() { r.Destroy(); <-r.Done() })
+		b.Cleanup(func() { srv.Destroy(); <-srv.Done() })
 	}},
 	// The plain Go server, as the bench harness's reference: io.Copy
 	// splices through a pipe on Linux.

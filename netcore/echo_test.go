@@ -183,11 +183,11 @@ func TestEcho(t *testing.T) {
 		for _, size := range sizes {
 			t.Run(fmt.Sprintf("%s/%d", tt.name, size), func(t *testing.T) {
 				ln := echoListen(t, tt.network)
-				stats := new(EchoStats)
+				stats := new(serverStats)
 				var seen atomic.Int64
 				opts := &EchoOptions{
 					Greeting: []byte(tt.greeting),
-					Stats:    stats,
+					stats:    stats,
 					OnData:   func(p []byte) { seen.Add(int64(len(p))) },
 				}
 				res := echoServeOnce(t, ln, opts, tt.wrap)
@@ -320,8 +320,8 @@ func TestEchoBackPressure(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			inFlight := echoCountBufs(t)
 			ln := echoListen(t, "tcp")
-			stats := new(EchoStats)
-			res := echoServeOnce(t, ln, &EchoOptions{Stats: stats}, tt.wrap)
+			stats := new(serverStats)
+			res := echoServeOnce(t, ln, &EchoOptions{stats: stats}, tt.wrap)
 			c := echoDial(t, ln)
 			chunk := echoRandom(largeBufSize)
 			echoFill(t, c, chunk, nil)

@@ -120,14 +120,6 @@ func (e *rawEcho) wrote(n int) {
 	e.o.wroteOut(n)
 }
 
-// drained fires the socket's OnDrain, after a write that waited for the
-// client to read has completed.
-func (o *EchoOptions) drained() {
-	if s := o.sock; s != nil && s.hooks.OnDrain != nil {
-		s.hooks.OnDrain(s)
-	}
-}
-
 // syscallErr names a failed system call the way Node's message needs it
 // ("read ECONNRESET"), leaving nil alone.
 func syscallErr(name string, err error) error {

@@ -2,11 +2,13 @@ package netcore
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -17,7 +19,27 @@ type Blocker interface {
 	CheckAddr(addr netip.Addr) bool
 }
 
-// ServerOptions are Node's net.createServer options.
+// Engine names how a Server serves its connections.
+type Engine string
+
+const (
+	// EngineAuto serves with event loops where the handler and the
+	// options allow it (NewEchoServer on Linux, with no idle timeout, no
+	// TLS and listeners whose descriptors can be taken over), and with a
+	// goroutine per connection otherwise.
+	EngineAuto Engine = ""
+	// EngineEpoll serves from a few epoll loops: a connection costs a
+	// descriptor and a slot in a table, not a goroutine. Only the echo
+	// handler runs there, on Linux; Serve fails when it cannot be used.
+	EngineEpoll Engine = "epoll"
+	// EngineGoroutines serves each connection with its own Socket on its
+	// own goroutine: every handler, every option, every system.
+	EngineGoroutines Engine = "goroutines"
+)
+
+// ServerOptions are Node's net.createServer options, with the policy a
+// server applies to every connection it accepts (maxConnections, the
+// block list, an idle timeout), whatever engine serves them.
 type ServerOptions struct {
 	// AllowHalfOpen keeps a connection writable after the client ends
 	// (Node's default: false, the server ends its side too).
@@ -37,19 +59,46 @@ type ServerOptions struct {
 	// BlockList, when set, closes a connection from a blocked address at
 	// once, before a byte is read (Hooks.OnBlocked).
 	BlockList Blocker
+	// Timeout is every connection's idle timeout (Node's
+	// socket.setTimeout): after Timeout without reading or writing,
+	// SocketHooks.OnTimeout fires and the server ends the connection; if
+	// it is still idle one period later, it is destroyed. 0 for none.
+	Timeout time.Duration
+	// TLS, when set, makes every connection a TLS server connection
+	// (Node's tls.createServer): the handshake runs after the
+	// MaxConnections and BlockList checks and before the handler, within
+	// HandshakeTimeout (0: Node's 120 s). A client that fails it is
+	// reported to Hooks.OnTLSClientError and closed; the server goes on.
+	TLS              *tls.Config
+	HandshakeTimeout time.Duration
+	// Engine chooses how connections are served; the zero value chooses
+	// by itself (see EngineAuto).
+	Engine Engine
 	// Hooks are the server's events; SocketHooks are given to every
-	// connection.
+	// connection, on every engine.
 	Hooks       ServerHooks
 	SocketHooks *SocketHooks
 }
+
+// DefaultHandshakeTimeout is Node's tls.Server handshakeTimeout.
+const DefaultHandshakeTimeout = 120 * time.Second
 
 // ServerHooks are a Server's events, named as Node names them. Every
 // field is optional; hooks run synchronously and must not block.
 type ServerHooks struct {
 	// OnListening is Node's 'listening', with server.address().
 	OnListening func(Addr)
-	// OnConnection is Node's 'connection', before the handler runs.
+	// OnConnection is Node's 'connection', before the handler runs. On
+	// the event-loop engine the Socket carries the connection's id,
+	// addresses and counts; its I/O belongs to the loop, and Destroy
+	// closes the connection.
 	OnConnection func(*Socket)
+	// OnSecureConnection is Node's 'secureConnection': the TLS handshake
+	// of a connection finished (ServerOptions.TLS).
+	OnSecureConnection func(*Socket)
+	// OnTLSClientError is Node's 'tlsClientError': a client failed the
+	// TLS handshake; the connection is closed after the call.
+	OnTLSClientError func(*Socket, error)
 	// OnDrop is Node's 'drop': a connection closed at once because
 	// MaxConnections were open.
 	OnDrop func(DropInfo)
@@ -59,8 +108,8 @@ type ServerHooks struct {
 	// OnError reports an accept failure. When the process is out of
 	// descriptors or memory (EMFILE, ENFILE), the server goes on serving
 	// the connections it has and retries with a growing pause; that is
-	// reported once, not at every retry. Any other failure stops
-	// accepting.
+	// reported once in the server's life, however many accept loops meet
+	// it. Any other failure stops that accept loop.
 	OnError func(error)
 	// OnClose is Node's 'close': the server has stopped listening and
 	// its last connection has ended.
@@ -93,73 +142,126 @@ type ListenOptions struct {
 	// Backlog is the listen queue length; 0 means Node's 511.
 	Backlog int
 	// Exclusive is Node's cluster option. nodenet has no cluster, so it
-	// means the port is never shared: it conflicts with ReusePort and
-	// Workers.
+	// means the port is never shared: it conflicts with ReusePort.
 	Exclusive bool
 	// IPv6Only makes an IPv6 listener refuse IPv4 clients.
 	IPv6Only bool
 	// ReusePort sets SO_REUSEPORT, so that several listeners (in this
-	// process or others) share the port (current Node's reusePort).
+	// process or others of the same user) share the port (current Node's
+	// reusePort). Without it a port in use is EADDRINUSE, whatever the
+	// number of Workers.
 	ReusePort bool
-	// Workers is the number of listening sockets, each with its own
-	// accept loop, sharing the port through SO_REUSEPORT so that the
-	// kernel spreads connections over them. 0 or 1 means one.
+	// Workers is the number of accept loops (goroutines, or event loops);
+	// 0 or 1 means one. They share one listening socket, so no other
+	// process can join the port; with ReusePort each loop binds a socket
+	// of its own and the kernel spreads connections over them.
 	Workers int
 	// Listener, when set, is served as it is (an inherited or activated
-	// socket); the fields above are ignored.
+	// socket); the fields above but Workers are ignored.
 	Listener net.Listener
 }
 
 // DefaultBacklog is Node's listen backlog.
 const DefaultBacklog = 511
 
-// Server is Node's net.Server: it listens, accepts, and runs a handler
-// per connection on its own goroutine. When the handler returns, the
-// connection is destroyed if it is still open.
+// Server is Node's net.Server: it listens, accepts, applies its policy
+// (MaxConnections, the BlockList, the idle timeout, TLS) to every
+// connection, and serves it with its handler. One Server type serves
+// every handler; its engine (a goroutine per connection, or epoll loops
+// for the echo handler) is chosen inside, and the policy, the events and
+// the counters are the same on both.
+//
+// On the goroutine engine the handler runs on the connection's own
+// goroutine; when it returns, the connection is destroyed if it is still
+// open.
 type Server struct {
 	opts    ServerOptions
 	handler func(*Socket)
+	echo    *EchoOptions // the echo handler's options, for the event loops
+
+	maxConns atomic.Int64 // < 0: no limit
+	open     atomic.Int64 // admitted and not yet closed
+	closing  atomic.Bool
+	limitMet atomic.Bool // an accept limit error was reported
+	stats    serverStats
 
 	mu        sync.Mutex
 	listeners []net.Listener
+	files     []socketFile // socket files the event loops listen on
 	addr      Addr
-	conns     map[*Socket]struct{}
-	maxConns  int // < 0: no limit
+	conns     map[*Socket]struct{} // goroutine engine
+	loops     *reactor             // event-loop engine; nil on goroutines
 	listening bool
-	closing   bool
 	stopping  chan struct{} // closed by Close: accept loops stop waiting
 	done      chan struct{} // closed when the last connection has ended
 	accepting sync.WaitGroup
+	doneOnce  sync.Once
+}
+
+// socketFile is a listener that owns a socket file (ipc.Listener).
+type socketFile interface {
+	SetUnlinkOnClose(bool)
+	Unlink() error
 }
 
 // NewServer returns a Server that runs handler for each connection, as
-// net.createServer(options, connectionListener) does.
+// net.createServer(options, connectionListener) does. It serves on the
+// goroutine engine.
 func NewServer(opts ServerOptions, handler func(*Socket)) *Server {
-	return &Server{
+	s := &Server{
 		opts:     opts,
 		handler:  handler,
 		conns:    map[*Socket]struct{}{},
-		maxConns: -1,
 		stopping: make(chan struct{}),
 		done:     make(chan struct{}),
 	}
+	s.maxConns.Store(-1)
+	return s
 }
 
 // SetMaxConnections is Node's server.maxConnections: once n connections
 // are open, further ones are closed at once (Hooks.OnDrop). 0 drops every
 // connection, as in current Node; a negative n removes the limit (the
-// default).
+// default). The limit holds across every accept loop: admitting a
+// connection and counting it are one atomic step.
 func (s *Server) SetMaxConnections(n int) {
-	s.mu.Lock()
-	s.maxConns = n
-	s.mu.Unlock()
+	s.maxConns.Store(int64(max(n, -1)))
 }
 
 // Connections is the number of open connections (Node's getConnections).
 func (s *Server) Connections() int {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.conns)
+	loops := s.loops
+	s.mu.Unlock()
+	if loops != nil && !loops.hooks.watch {
+		return loops.open() // nothing admitted them one by one
+	}
+	return int(s.open.Load())
+}
+
+// Stats returns the server's counters now: connections open, accepted
+// and dropped (MaxConnections and BlockList), and the bytes read and
+// written, open connections included.
+func (s *Server) Stats() StatsSample {
+	smp := StatsSample{
+		Time:         time.Now(),
+		Open:         s.Connections(),
+		Accepted:     s.stats.Accepted.Load(),
+		Dropped:      s.stats.Dropped.Load(),
+		BytesRead:    s.stats.BytesRead.Load(),
+		BytesWritten: s.stats.BytesWritten.Load(),
+	}
+	s.mu.Lock()
+	if s.loops == nil && s.echo == nil {
+		// A handler other than echo counts through its Socket; the
+		// closed ones are in s.stats already.
+		for c := range s.conns {
+			smp.BytesRead += c.BytesRead()
+			smp.BytesWritten += c.BytesWritten()
+		}
+	}
+	s.mu.Unlock()
+	return smp
 }
 
 // Address is Node's server.address(): the address actually bound.
@@ -169,9 +271,22 @@ func (s *Server) Address() Addr {
 	return s.addr
 }
 
+// Engine tells which engine serves the connections, once Serve or Listen
+// has returned.
+func (s *Server) Engine() Engine {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.loops != nil {
+		return EngineEpoll
+	}
+	return EngineGoroutines
+}
+
 // Done is closed when the server has closed: it stopped listening and
 // its last connection ended.
 func (s *Server) Done() <-chan struct{} { return s.done }
+
+var errAlreadyListening = codeError("ERR_SERVER_ALREADY_LISTEN", "Listen method has been called more than once without closing.")
 
 // Listen binds and starts accepting in the background, as Node's
 // server.listen does; it returns once the server is listening, after
@@ -179,68 +294,300 @@ func (s *Server) Done() <-chan struct{} { return s.done }
 // EADDRINUSE: address already in use :::8124").
 func (s *Server) Listen(ctx context.Context, lo ListenOptions) error {
 	s.mu.Lock()
-	if s.listening || s.closing {
-		s.mu.Unlock()
-		return codeError("ERR_SERVER_ALREADY_LISTEN", "Listen method has been called more than once without closing.")
-	}
+	busy := s.listening || s.closing.Load()
 	s.mu.Unlock()
-	lns, err := Bind(ctx, lo, s.opts.Hooks.OnStaleRemoved)
+	if busy {
+		return errAlreadyListening
+	}
+	lns, err := bind(ctx, lo, s.opts.Hooks.OnStaleRemoved)
 	if err != nil {
 		return err
 	}
-	return s.Serve(lns...)
+	return s.serve(lns, lo.Workers)
 }
 
-// Bind binds the listening sockets lo asks for without serving them:
-// Workers TCP sockets sharing a port, an IPC endpoint (a stale socket file
-// is removed and reported to onStaleRemoved, which may be nil), or
-// lo.Listener as it is. Server.Listen is Bind then Serve; an event loop of
-// its own (EchoReactor) serves them instead. Errors are worded as Node's
-// server.listen words them.
-func Bind(ctx context.Context, lo ListenOptions, onStaleRemoved func(path string)) ([]net.Listener, error) {
-	if lo.Path != "" && lo.Listener == nil {
+// bind binds the listening sockets lo asks for: one TCP socket (or, with
+// ReusePort and Workers, one per worker), an IPC endpoint (a stale socket
+// file is removed and reported to onStaleRemoved, which may be nil), or
+// lo.Listener as it is. Errors are worded as Node's server.listen words
+// them.
+func bind(ctx context.Context, lo ListenOptions, onStaleRemoved func(path string)) ([]net.Listener, error) {
+	if lo.Listener != nil {
+		return []net.Listener{lo.Listener}, nil
+	}
+	if lo.Path != "" {
 		return listenPath(ctx, lo, onStaleRemoved)
 	}
 	return listenTCP(ctx, lo)
 }
 
 // Serve accepts on listeners that are already bound (a listening Unix
-// socket, an inherited fd) and returns once it is accepting.
+// socket, an inherited fd), with one accept loop each, and returns once it
+// is accepting.
 func (s *Server) Serve(lns ...net.Listener) error {
 	if len(lns) == 0 {
 		return errors.New("netcore: Serve needs a listener")
 	}
-	s.mu.Lock()
-	if s.listening || s.closing {
-		s.mu.Unlock()
+	return s.serve(lns, len(lns))
+}
+
+// serve starts the engine on lns with workers accept loops.
+func (s *Server) serve(lns []net.Listener, workers int) error {
+	closeAll := func() {
 		for _, ln := range lns {
 			ln.Close()
 		}
-		return codeError("ERR_SERVER_ALREADY_LISTEN", "Listen method has been called more than once without closing.")
+	}
+	s.mu.Lock()
+	if s.listening || s.closing.Load() {
+		s.mu.Unlock()
+		closeAll()
+		return errAlreadyListening
 	}
 	s.listening = true
-	s.listeners = lns
 	s.addr = addrOf(lns[0].Addr())
 	addr := s.addr
-	s.accepting.Add(len(lns))
 	s.mu.Unlock()
+	loops := max(workers, len(lns), 1)
+	useLoops, err := s.chooseLoops(lns)
+	if err == nil && useLoops {
+		err = s.serveLoops(lns, loops)
+	}
+	if err != nil {
+		closeAll()
+		s.mu.Lock()
+		s.listening = false
+		s.mu.Unlock()
+		return err
+	}
+	if !useLoops {
+		s.mu.Lock()
+		s.listeners = lns
+		s.mu.Unlock()
+		s.accepting.Add(loops)
+		for i := 0; i < loops; i++ {
+			go s.acceptLoop(lns[i%len(lns)])
+		}
+	}
 	if s.opts.Hooks.OnListening != nil {
 		s.opts.Hooks.OnListening(addr)
-	}
-	for _, ln := range lns {
-		go s.acceptLoop(ln)
 	}
 	return nil
 }
 
-// acceptLoop accepts until the listener is closed.
-func (s *Server) acceptLoop(ln net.Listener) {
-	defer s.accepting.Done()
-	report := func(err error) {
-		if s.opts.Hooks.OnError != nil {
-			s.opts.Hooks.OnError(sysError(err, "accept", "", 0))
+// chooseLoops decides whether the event loops serve lns: they need the
+// echo handler, Linux, listeners whose descriptors they can take over,
+// and no option that needs a Socket of its own per connection.
+func (s *Server) chooseLoops(lns []net.Listener) (bool, error) {
+	switch s.opts.Engine {
+	case EngineGoroutines:
+		return false, nil
+	case EngineAuto, EngineEpoll:
+	default:
+		return false, codeError("ERR_INVALID_ARG_VALUE", "The engine %q is not one of %q, %q or %q", string(s.opts.Engine), "auto", EngineEpoll, EngineGoroutines)
+	}
+	why := ""
+	switch {
+	case s.echo == nil:
+		why = "only the echo handler runs on it"
+	case !reactorSupported:
+		why = "this system has none"
+	case s.opts.Timeout > 0:
+		why = "an idle timeout needs a Socket per connection"
+	case s.opts.TLS != nil:
+		why = "TLS needs a Socket per connection"
+	case s.opts.PauseOnConnect:
+		why = "pauseOnConnect needs a Socket per connection"
+	}
+	for _, ln := range lns {
+		if why == "" && !reactorCanServe(ln) {
+			why = "the listener does not expose its socket"
 		}
 	}
+	if why == "" {
+		return true, nil
+	}
+	if s.opts.Engine == EngineEpoll {
+		return false, codeError("ERR_INVALID_ARG_VALUE", "The epoll engine cannot serve here: %s", why)
+	}
+	return false, nil
+}
+
+// serveLoops serves lns from event loops, with the server's policy and
+// events as the loops' hooks.
+func (s *Server) serveLoops(lns []net.Listener, loops int) error {
+	o := s.opts
+	r := &reactor{
+		greeting:      s.echo.Greeting,
+		loops:         loops,
+		noDelay:       o.NoDelay,
+		keepAlive:     o.KeepAlive,
+		keepAliveIdle: o.KeepAliveInitialDelay,
+		stats:         &s.stats,
+	}
+	r.hooks = s.loopHooks()
+	var files []socketFile
+	for _, ln := range lns {
+		if sf, ok := ln.(socketFile); ok {
+			files = append(files, sf)
+		}
+	}
+	if err := r.serve(lns); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.loops, s.files = r, files
+	s.mu.Unlock()
+	go func() {
+		<-r.done()
+		s.finish()
+	}()
+	return nil
+}
+
+// loopHooks are the event loops' hooks: the server's policy, and Sockets
+// for its events when any is watched.
+func (s *Server) loopHooks() reactorHooks {
+	o := s.opts
+	sh := o.SocketHooks
+	if sh == nil {
+		sh = &noHooks
+	}
+	events := o.Hooks.OnConnection != nil || sh.OnClose != nil || sh.OnError != nil ||
+		sh.OnData != nil || sh.OnDrain != nil || sh.OnEnd != nil || sh.OnFinish != nil
+	h := reactorHooks{onError: s.acceptError}
+	h.watch = events || o.BlockList != nil || s.maxConns.Load() >= 0 || o.Hooks.OnDrop != nil
+	h.onConnection = func(c *reactorConn) bool {
+		if !s.admit(c.local, c.remote) {
+			return false
+		}
+		if events {
+			sock := newSocket(c, o.SocketHooks, o.AllowHalfOpen)
+			sock.server = s
+			c.sock = sock
+			if o.Hooks.OnConnection != nil {
+				o.Hooks.OnConnection(sock)
+			}
+		}
+		return true
+	}
+	h.onClose = func(c *reactorConn, err error) {
+		if c.sock != nil {
+			c.sock.Destroy(err) // the events, then forget: release
+			return
+		}
+		s.release(nil)
+	}
+	if sh.OnEnd != nil || sh.OnFinish != nil {
+		h.onEnd = func(c *reactorConn) {
+			// The client ended and everything was echoed: Node's 'end',
+			// then, allowHalfOpen or not, the 'finish' of c.pipe(c).
+			if sock := c.sock; sock != nil {
+				if sh.OnEnd != nil {
+					sh.OnEnd(sock)
+				}
+				if sh.OnFinish != nil {
+					sh.OnFinish(sock)
+				}
+			}
+		}
+	}
+	if sh.OnData != nil {
+		h.onData = func(c *reactorConn, p []byte) { sh.OnData(c.sock, p) }
+	}
+	if sh.OnDrain != nil {
+		h.onDrain = func(c *reactorConn) { sh.OnDrain(c.sock) }
+	}
+	return h
+}
+
+// admit applies the server's policy to a new connection, in Node's order:
+// a closing server takes nothing; then maxConnections (Node's 'drop');
+// then the block list. Checking the limit and counting the connection as
+// open are one atomic step, so the limit holds across accept loops. A
+// refused connection is counted and reported here; the caller closes it.
+func (s *Server) admit(local, remote net.Addr) bool {
+	if s.closing.Load() {
+		return false
+	}
+	blocked := s.opts.BlockList != nil && blockedAddr(s.opts.BlockList, remote)
+	limit := s.maxConns.Load()
+	for {
+		n := s.open.Load()
+		if limit >= 0 && n >= limit {
+			s.refuse(local, remote, s.opts.Hooks.OnDrop)
+			return false
+		}
+		if blocked {
+			s.refuse(local, remote, s.opts.Hooks.OnBlocked)
+			return false
+		}
+		if s.open.CompareAndSwap(n, n+1) {
+			break
+		}
+	}
+	s.stats.Accepted.Add(1)
+	return true
+}
+
+// refuse counts a connection closed at once and reports it to hook.
+func (s *Server) refuse(local, remote net.Addr, hook func(DropInfo)) {
+	s.stats.Dropped.Add(1)
+	if hook != nil {
+		hook(DropInfo{Local: addrOf(local), Remote: addrOf(remote)})
+	}
+}
+
+// release counts an admitted connection as closed; sock, on the
+// goroutine engine, leaves the server's set and its bytes join the
+// totals.
+func (s *Server) release(sock *Socket) {
+	s.stats.Closed.Add(1)
+	last := false
+	s.mu.Lock()
+	if sock != nil && s.loops == nil {
+		delete(s.conns, sock)
+		if s.echo == nil {
+			// Echo counted its bytes as they moved.
+			s.stats.BytesRead.Add(sock.BytesRead())
+			s.stats.BytesWritten.Add(sock.BytesWritten())
+		}
+	}
+	n := s.open.Add(-1)
+	last = s.loops == nil && s.closing.Load() && n == 0
+	s.mu.Unlock()
+	if last {
+		s.finishAfterAccepting()
+	}
+}
+
+// blockedAddr checks a TCP client's address against the block list; a
+// Unix socket client has none.
+func blockedAddr(bl Blocker, a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok {
+		return false
+	}
+	ip, ok := netip.AddrFromSlice(ta.IP)
+	return ok && bl.CheckAddr(ip)
+}
+
+// acceptError reports an accept failure. A lack of descriptors or memory
+// is reported once in the server's life, however many loops meet it and
+// however often: the server goes on serving and retries.
+func (s *Server) acceptError(err error) {
+	if isAcceptLimitErr(err) && !s.limitMet.CompareAndSwap(false, true) {
+		return
+	}
+	if s.opts.Hooks.OnError != nil {
+		s.opts.Hooks.OnError(err)
+	}
+}
+
+// acceptLoop accepts until the listener is closed (goroutine engine).
+func (s *Server) acceptLoop(ln net.Listener) {
+	defer s.accepting.Done()
+	report := func(err error) { s.acceptError(sysError(err, "accept", "", 0)) }
 	backoff := acceptBackoff{onLimit: report, stop: s.stopping}
 	for {
 		c, err := ln.Accept()
@@ -248,7 +595,7 @@ func (s *Server) acceptLoop(ln net.Listener) {
 			if backoff.Wait(err) {
 				continue
 			}
-			if !errors.Is(err, net.ErrClosed) {
+			if !errors.Is(err, net.ErrClosed) && !s.closing.Load() {
 				report(err)
 			}
 			return
@@ -258,36 +605,12 @@ func (s *Server) acceptLoop(ln net.Listener) {
 	}
 }
 
-// serveConn checks a new connection against MaxConnections and the
-// BlockList, in Node's order, then runs the handler.
+// serveConn applies the policy to a new connection, sets Node's socket
+// options, and runs the handler on the connection's own goroutine.
 func (s *Server) serveConn(c net.Conn) {
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
+	if !s.admit(c.LocalAddr(), c.RemoteAddr()) {
 		c.Close()
 		return
-	}
-	if s.maxConns >= 0 && len(s.conns) >= s.maxConns {
-		s.mu.Unlock()
-		info := DropInfo{Local: addrOf(c.LocalAddr()), Remote: addrOf(c.RemoteAddr())}
-		c.Close()
-		if s.opts.Hooks.OnDrop != nil {
-			s.opts.Hooks.OnDrop(info)
-		}
-		return
-	}
-	s.mu.Unlock()
-	if bl := s.opts.BlockList; bl != nil {
-		if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-			if ip, ok := netip.AddrFromSlice(ta.IP); ok && bl.CheckAddr(ip) {
-				info := DropInfo{Local: addrOf(c.LocalAddr()), Remote: addrOf(c.RemoteAddr())}
-				c.Close()
-				if s.opts.Hooks.OnBlocked != nil {
-					s.opts.Hooks.OnBlocked(info)
-				}
-				return
-			}
-		}
 	}
 	if tc, ok := c.(*net.TCPConn); ok {
 		// Go turns TCP_NODELAY on for every connection; Node leaves Nagle
@@ -314,100 +637,145 @@ func (s *Server) serveConn(c net.Conn) {
 		s.opts.Hooks.OnConnection(sock)
 	}
 	go func() {
+		defer sock.Destroy(nil)
+		if s.opts.TLS != nil && !s.handshake(sock) {
+			return
+		}
+		if s.opts.Timeout > 0 {
+			sock.setIdleEnd(s.opts.Timeout)
+		}
 		if s.handler != nil {
 			s.handler(sock)
 		}
-		sock.Destroy(nil)
 	}()
 }
 
-// forget is called by a destroyed socket of this server.
-func (s *Server) forget(sock *Socket) {
-	s.mu.Lock()
-	delete(s.conns, sock)
-	last := s.closing && len(s.conns) == 0
-	s.mu.Unlock()
-	if last {
-		s.finishClose()
+// handshake runs the TLS handshake of a new connection; a failure is
+// reported as Node's tlsClientError.
+func (s *Server) handshake(sock *Socket) bool {
+	d := s.opts.HandshakeTimeout
+	if d <= 0 {
+		d = DefaultHandshakeTimeout
 	}
+	tc := tls.Server(sock.conn, s.opts.TLS)
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() {
+		select {
+		case <-sock.closed:
+		default:
+			sock.conn.SetDeadline(time.Unix(1, 0)) //nolint:errcheck // the handshake fails, as asked
+		}
+	})
+	err := tc.HandshakeContext(ctx)
+	stop()
+	if err != nil {
+		if s.opts.Hooks.OnTLSClientError != nil {
+			s.opts.Hooks.OnTLSClientError(sock, err)
+		}
+		return false
+	}
+	sock.mu.Lock()
+	sock.conn = tc
+	sock.mu.Unlock()
+	if s.opts.Hooks.OnSecureConnection != nil {
+		s.opts.Hooks.OnSecureConnection(sock)
+	}
+	return true
 }
+
+// forget is called by a destroyed socket of this server.
+func (s *Server) forget(sock *Socket) { s.release(sock) }
 
 // Close stops accepting and lets the open connections end (Node's
 // server.close()); Done is closed, and Hooks.OnClose called, when the
-// last one has. It returns ERR_SERVER_NOT_RUNNING when the server was not
-// listening.
+// last one has. A socket file the server bound is removed now. It
+// returns ERR_SERVER_NOT_RUNNING when the server was not listening.
 func (s *Server) Close() error {
 	s.mu.Lock()
-	if !s.listening || s.closing {
+	if !s.listening || s.closing.Load() {
 		s.mu.Unlock()
 		return codeError("ERR_SERVER_NOT_RUNNING", "Server is not running.")
 	}
-	s.closing = true
+	s.closing.Store(true)
 	close(s.stopping)
-	lns := s.listeners
-	idle := len(s.conns) == 0
+	lns, loops, files := s.listeners, s.loops, s.files
+	idle := s.open.Load() == 0
 	s.mu.Unlock()
+	if loops != nil {
+		loops.close() //nolint:errcheck // it is serving
+		for _, sf := range files {
+			sf.SetUnlinkOnClose(true)
+			sf.Unlink() //nolint:errcheck // best effort, as a listener's Close
+		}
+		return nil
+	}
 	for _, ln := range lns {
 		ln.Close()
 	}
 	if idle {
-		s.finishClose()
+		s.finishAfterAccepting()
 	}
 	return nil
 }
 
-// finishClose waits for the accept loops and reports the close, once.
-func (s *Server) finishClose() {
+// finishAfterAccepting waits for the accept loops, then reports the
+// close (goroutine engine).
+func (s *Server) finishAfterAccepting() {
 	go func() {
 		s.accepting.Wait()
-		s.mu.Lock()
-		select {
-		case <-s.done:
-			s.mu.Unlock()
-			return
-		default:
-		}
+		s.finish()
+	}()
+}
+
+// finish closes Done and reports the close, once.
+func (s *Server) finish() {
+	s.doneOnce.Do(func() {
 		close(s.done)
-		s.mu.Unlock()
 		if s.opts.Hooks.OnClose != nil {
 			s.opts.Hooks.OnClose()
 		}
-	}()
+	})
 }
 
 // Destroy stops accepting and destroys every open connection at once.
 func (s *Server) Destroy() {
 	s.Close() //nolint:errcheck // not running is fine here
 	s.mu.Lock()
+	loops := s.loops
 	socks := make([]*Socket, 0, len(s.conns))
 	for c := range s.conns {
 		socks = append(socks, c)
 	}
 	s.mu.Unlock()
+	if loops != nil {
+		loops.destroy() //nolint:errcheck // it is serving
+		return
+	}
 	for _, c := range socks {
 		c.Destroy(nil)
 	}
 }
 
-// listenTCP binds the listeners lo asks for.
+// listenTCP binds the TCP listeners lo asks for.
 func listenTCP(ctx context.Context, lo ListenOptions) ([]net.Listener, error) {
-	if lo.Listener != nil {
-		return []net.Listener{lo.Listener}, nil
-	}
 	if lo.Port < 0 || lo.Port > 65535 {
 		return nil, badPortError("options.port", strconv.Itoa(lo.Port))
 	}
-	if lo.Exclusive && (lo.ReusePort || lo.Workers > 1) {
-		return nil, codeError("ERR_INVALID_ARG_VALUE", "exclusive cannot be combined with reusePort or workers: an exclusive port is not shared")
+	if lo.Exclusive && lo.ReusePort {
+		return nil, codeError("ERR_INVALID_ARG_VALUE", "exclusive cannot be combined with reusePort: an exclusive port is not shared")
 	}
 	backlog := lo.Backlog
 	if backlog <= 0 {
 		backlog = DefaultBacklog
 	}
-	workers := max(lo.Workers, 1)
+	sockets := 1
+	if lo.ReusePort {
+		sockets = max(lo.Workers, 1)
+	}
 	host := lo.Host
 	if host == "" {
-		lns, err := bindTCP(ctx, "::", lo, workers, backlog)
+		lns, err := bindTCP(ctx, "::", lo, sockets, backlog)
 		if err == nil || !noIPv6(err) {
 			return lns, err
 		}
@@ -419,23 +787,24 @@ func listenTCP(ctx context.Context, lo ListenOptions) ([]net.Listener, error) {
 		}
 		host = ips[0].String()
 	}
-	return bindTCP(ctx, host, lo, workers, backlog)
+	return bindTCP(ctx, host, lo, sockets, backlog)
 }
 
-// bindTCP binds workers listeners to host and lo.Port; when the port is
-// 0, the first listener's port is shared by the others.
-func bindTCP(ctx context.Context, host string, lo ListenOptions, workers, backlog int) ([]net.Listener, error) {
+// bindTCP binds n listeners to host and lo.Port; when the port is 0, the
+// first listener's port is shared by the others (they exist only with
+// ReusePort).
+func bindTCP(ctx context.Context, host string, lo ListenOptions, n, backlog int) ([]net.Listener, error) {
 	network := "tcp"
 	if ip, err := netip.ParseAddr(host); err == nil && ip.Is4() {
 		network = "tcp4"
 	}
 	lc := net.ListenConfig{
 		KeepAlive: -1, // Node's default: keep-alive off until asked
-		Control:   listenControl(lo.ReusePort || workers > 1, lo.IPv6Only),
+		Control:   listenControl(lo.ReusePort, lo.IPv6Only),
 	}
 	port := lo.Port
 	var lns []net.Listener
-	for i := 0; i < workers; i++ {
+	for i := 0; i < n; i++ {
 		ln, err := lc.Listen(ctx, network, net.JoinHostPort(host, strconv.Itoa(port)))
 		if err == nil {
 			err = setBacklog(ln, backlog)

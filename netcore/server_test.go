@@ -149,31 +149,57 @@ func TestReusePortSharesThePort(t *testing.T) {
 	}
 }
 
-func TestWorkersShareThePort(t *testing.T) {
-	var mu sync.Mutex
-	served := 0
-	srv := NewServer(ServerOptions{}, func(s *Socket) {
-		mu.Lock()
-		served++
-		mu.Unlock()
-		s.Write([]byte("x"))
-	})
-	if err := srv.Listen(context.Background(), ListenOptions{Host: "127.0.0.1", Workers: 3}); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Destroy()
-	if n := len(srv.listeners); n != 3 {
-		t.Fatalf("%d listeners, want 3", n)
-	}
-	for i := 0; i < 20; i++ {
-		if got := readAll(t, dialLocal(t, srv.Address())); got != "x" {
-			t.Fatalf("connection %d read %q", i, got)
-		}
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if served != 20 {
-		t.Errorf("served %d connections, want 20", served)
+// TestWorkersShareOneSocket: accept loops share one listening socket, so
+// no other listener can join the port, with SO_REUSEPORT or without;
+// with ReusePort each loop binds a socket of its own.
+func TestWorkersShareOneSocket(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		reusePort bool
+		sockets   int
+	}{
+		{name: "default", sockets: 1},
+		{name: "reusePort", reusePort: true, sockets: 3},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var mu sync.Mutex
+			served := 0
+			srv := NewServer(ServerOptions{}, func(s *Socket) {
+				mu.Lock()
+				served++
+				mu.Unlock()
+				s.Write([]byte("x"))
+			})
+			if err := srv.Listen(context.Background(), ListenOptions{Host: "127.0.0.1", Workers: 3, ReusePort: tt.reusePort}); err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Destroy()
+			if n := len(srv.listeners); n != tt.sockets {
+				t.Fatalf("%d listening sockets, want %d", n, tt.sockets)
+			}
+			for i := 0; i < 20; i++ {
+				if got := readAll(t, dialLocal(t, srv.Address())); got != "x" {
+					t.Fatalf("connection %d read %q", i, got)
+				}
+			}
+			mu.Lock()
+			if served != 20 {
+				t.Errorf("served %d connections, want 20", served)
+			}
+			mu.Unlock()
+			if !tt.reusePort {
+				for _, reuse := range []bool{false, true} {
+					other := NewServer(ServerOptions{}, nil)
+					err := other.Listen(context.Background(), ListenOptions{Host: "127.0.0.1", Port: srv.Address().Port, ReusePort: reuse})
+					if err == nil {
+						other.Destroy()
+					}
+					if !isCode(err, "EADDRINUSE") {
+						t.Errorf("another listener (reusePort %v) on the port of three loops: %v; want EADDRINUSE", reuse, err)
+					}
+				}
+			}
+		})
 	}
 }
 

@@ -1,6 +1,7 @@
 package netcore
 
 import (
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -94,6 +95,8 @@ type Socket struct {
 	ended    bool  // End was called (FIN queued or sent)
 	hadError bool
 	idle     *idleTimer    // nil until SetTimeout
+	idleEnd  bool          // a timeout ends the socket, a second destroys it
+	timedOut bool          // the first timeout of idleEnd has ended it
 	resume   chan struct{} // non-nil while paused
 	closed   chan struct{}
 }
@@ -301,12 +304,33 @@ func (s *Socket) End() error {
 }
 
 // closeWrite sends FIN on connections that can half-close, and closes
-// the others (a named pipe in byte mode has no half-close).
+// the others (a named pipe in byte mode has no half-close). Over TLS it
+// sends close_notify, then the FIN of the connection beneath, as Node's
+// end() does.
 func closeWrite(c net.Conn) error {
+	if tc, ok := c.(*tls.Conn); ok {
+		if err := tc.CloseWrite(); err != nil {
+			return err
+		}
+		c = tc.NetConn()
+	}
 	if cw, ok := c.(interface{ CloseWrite() error }); ok {
 		return cw.CloseWrite()
 	}
 	return c.Close()
+}
+
+// TLSConnectionState returns the TLS state of a connection that a TLS
+// server accepted (ServerOptions.TLS) or that a TLS client made; false for
+// a plain connection.
+func (s *Socket) TLSConnectionState() (tls.ConnectionState, bool) {
+	s.mu.Lock()
+	c := s.conn
+	s.mu.Unlock()
+	if tc, ok := c.(*tls.Conn); ok {
+		return tc.ConnectionState(), true
+	}
+	return tls.ConnectionState{}, false
 }
 
 // Destroy closes the socket at once (Node's socket.destroy(err)): OnError
@@ -323,12 +347,12 @@ func (s *Socket) Destroy(err error) {
 		close(s.resume)
 		s.resume = nil
 	}
-	idle := s.idle
+	idle, conn := s.idle, s.conn
 	s.mu.Unlock()
 	if idle != nil {
 		idle.stop()
 	}
-	s.conn.Close() //nolint:errcheck // nothing to do about it
+	conn.Close() //nolint:errcheck // nothing to do about it
 	if err != nil && s.hooks.OnError != nil {
 		s.hooks.OnError(s, err)
 	}
@@ -528,34 +552,101 @@ func (s *Socket) SetTimeout(d time.Duration) {
 	}
 }
 
+// setIdleEnd is SetTimeout with the server's action (ServerOptions.Timeout):
+// after OnTimeout, the socket is ended; if it times out again, still idle
+// one period later, it is destroyed.
+func (s *Socket) setIdleEnd(d time.Duration) {
+	s.mu.Lock()
+	s.idleEnd = true
+	s.mu.Unlock()
+	s.SetTimeout(d)
+}
+
+// timedOut is the action after OnTimeout of a socket with setIdleEnd.
+func (s *Socket) afterTimeout() {
+	s.mu.Lock()
+	if !s.idleEnd {
+		s.mu.Unlock()
+		return
+	}
+	again := s.timedOut
+	s.timedOut = true
+	s.mu.Unlock()
+	if again {
+		s.Destroy(nil)
+		return
+	}
+	s.End() //nolint:errcheck // reported through the hooks
+}
+
 // idleTimer fires OnTimeout after each period of d without activity.
+//
+// Activity is I/O through the Socket's methods, whose time touch records,
+// so the timeout fires exactly d after the last of it, as Node's does.
+// Where the kernel keeps byte counters (Linux TCP_INFO), the timer also
+// sees bytes that the relay let the kernel move past the Socket (splice,
+// sendfile): the kernel's counts beyond what the Socket counted. Their
+// time is not known, so they count as activity at the check that sees
+// them: a relay that goes quiet after zero-copy traffic times out
+// between d and 2d after its last byte.
 type idleTimer struct {
 	s     *Socket
 	d     time.Duration
 	last  atomic.Int64 // time of the last Read or Write, in ns since start
 	start time.Time
-	probe func() (uint64, bool) // kernel byte counters, when available
+	probe func() (received, acked uint64, ok bool) // kernel counters, when available
 
-	mu        sync.Mutex
-	t         *time.Timer
-	probed    uint64
-	hasProbed bool
-	stopped   bool
+	mu      sync.Mutex
+	t       *time.Timer
+	base    kernelCounts // at the timer's start
+	beyond  uint64       // the kernel's bytes beyond the Socket's, at the last check
+	stopped bool
+}
+
+// kernelCounts are the kernel's and the Socket's byte counts at a check.
+type kernelCounts struct {
+	received, acked, read, written uint64
+	ok                             bool
 }
 
 func newIdleTimer(s *Socket, d time.Duration) *idleTimer {
 	t := &idleTimer{s: s, d: d, start: time.Now(), probe: kernelProgress(s.conn)}
 	if t.probe != nil {
-		t.probed, t.hasProbed = t.probe()
+		t.base = t.counts()
 	}
 	t.t = time.AfterFunc(d, t.fire)
 	return t
 }
 
+// counts reads the kernel's counters and the Socket's.
+func (t *idleTimer) counts() kernelCounts {
+	var c kernelCounts
+	c.received, c.acked, c.ok = t.probe()
+	c.read, c.written = uint64(t.s.BytesRead()), uint64(t.s.BytesWritten())
+	return c
+}
+
+// beyondSocket is how many bytes, since the timer started, the kernel
+// received or had acknowledged beyond those the Socket read or wrote. A
+// byte written through the Socket is acknowledged later, and one received
+// is read later: neither makes it grow. Only bytes that bypassed the
+// Socket, or that arrived and wait unread, do.
+func (t *idleTimer) beyondSocket(c kernelCounts) uint64 {
+	over := func(kernel, kernel0, sock, sock0 uint64) uint64 {
+		k, s := kernel-kernel0, sock-sock0
+		if k > s {
+			return k - s
+		}
+		return 0
+	}
+	b := t.base
+	return over(c.received, b.received, c.read, b.read) + over(c.acked, b.acked, c.written, b.written)
+}
+
 func (t *idleTimer) touch() { t.last.Store(int64(time.Since(t.start))) }
 
-// fire checks for activity in the last period: I/O through the socket's
-// methods, or bytes the kernel counted. Without either, it is a timeout.
+// fire checks for activity in the last period. Without any, it is a
+// timeout; else the timer waits for the rest of the period after it.
 func (t *idleTimer) fire() {
 	t.mu.Lock()
 	if t.stopped {
@@ -565,13 +656,12 @@ func (t *idleTimer) fire() {
 	now := time.Since(t.start)
 	idleFor := now - time.Duration(t.last.Load())
 	active := idleFor < t.d
-	if t.probe != nil {
-		if v, ok := t.probe(); ok {
-			if t.hasProbed && v != t.probed {
-				active = true
-				idleFor = 0
+	if t.probe != nil && t.base.ok {
+		if c := t.counts(); c.ok {
+			if b := t.beyondSocket(c); b > t.beyond {
+				t.beyond = b
+				active, idleFor = true, 0
 			}
-			t.probed, t.hasProbed = v, true
 		}
 	}
 	next := t.d
@@ -580,8 +670,11 @@ func (t *idleTimer) fire() {
 	}
 	t.t.Reset(next)
 	t.mu.Unlock()
-	if !active && t.s.hooks.OnTimeout != nil {
-		t.s.hooks.OnTimeout(t.s)
+	if !active {
+		if t.s.hooks.OnTimeout != nil {
+			t.s.hooks.OnTimeout(t.s)
+		}
+		t.s.afterTimeout()
 	}
 }
 

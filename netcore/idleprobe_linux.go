@@ -8,11 +8,11 @@ import (
 
 // kernelProgress returns a probe of the bytes the TCP stack has received
 // and had acknowledged on c (TCP_INFO's tcpi_bytes_received and
-// tcpi_bytes_acked). The idle timer compares successive readings, so that
-// bytes moved by splice or sendfile, which never pass through the Socket,
-// still count as activity. It returns nil for a connection that is not
-// TCP.
-func kernelProgress(c net.Conn) func() (uint64, bool) {
+// tcpi_bytes_acked). The idle timer compares them with the bytes the
+// Socket itself read and wrote, so that bytes moved by splice or
+// sendfile, which never pass through the Socket, still count as activity.
+// It returns nil for a connection that is not TCP.
+func kernelProgress(c net.Conn) func() (received, acked uint64, ok bool) {
 	tc, ok := c.(*net.TCPConn)
 	if !ok {
 		return nil
@@ -21,14 +21,12 @@ func kernelProgress(c net.Conn) func() (uint64, bool) {
 	if err != nil {
 		return nil
 	}
-	return func() (uint64, bool) {
-		var v uint64
-		var ok bool
+	return func() (received, acked uint64, ok bool) {
 		rc.Control(func(fd uintptr) { //nolint:errcheck // a closed socket reads as no progress
 			if info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
-				v, ok = info.Bytes_received+info.Bytes_acked, true
+				received, acked, ok = info.Bytes_received, info.Bytes_acked, true
 			}
 		})
-		return v, ok
+		return received, acked, ok
 	}
 }

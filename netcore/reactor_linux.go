@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net"
 	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -16,23 +15,23 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// EchoReactorSupported tells whether EchoReactor can serve on this system.
-// Elsewhere, serve each connection with Echo on its own goroutine.
-const EchoReactorSupported = true
+// reactorSupported tells whether the event-loop engine runs here; where
+// it does not, a Server serves each connection on its own goroutine.
+const reactorSupported = true
 
 // Epoll data tags: what a descriptor in a loop's epoll set is.
 const (
-	echoTagConn = iota
-	echoTagListener
-	echoTagWake
+	loopTagConn = iota
+	loopTagListener
+	loopTagWake
 )
 
-// echoBatch bounds the connections accepted per listener event, so that a
+// loopBatch bounds the connections accepted per listener event, so that a
 // burst of connections does not starve the established ones.
-const echoBatch = 64
+const loopBatch = 64
 
-// echoListener is a listening socket taken over from a net.Listener.
-type echoListener struct {
+// loopListener is a listening socket taken over from a net.Listener.
+type loopListener struct {
 	fd       int
 	unix     bool     // a Unix domain socket, else TCP
 	wildcard bool     // TCP on 0.0.0.0 or ::
@@ -43,46 +42,78 @@ type echoListener struct {
 // release drops one loop's hold on the listener and closes the socket
 // when no loop holds it any more: only then can no accept4 be running on
 // its descriptor number.
-func (ln *echoListener) release() {
+func (ln *loopListener) release() {
 	if ln.refs.Add(-1) == 0 {
 		unix.Close(ln.fd)
 	}
 }
 
-// echoSlot is a connection's state, indexed by its descriptor.
-type echoSlot struct {
-	pend          *[]byte // bytes still to echo while the client does not read
-	lo, hi        int32   // the unsent part of *pend
-	open          bool
-	info          *EchoConn // nil unless hooks want it
+// loopSlot is a connection's entry in its loop's table, indexed by its
+// descriptor: one pointer. nil is a closed slot; plainOpen, shared by all,
+// is an open connection that nobody watches and that owes its client
+// nothing, which is what an idle connection is; anything else is a
+// loopState of the connection's own. So an idle connection costs eight
+// bytes of table here, beside the kernel's socket.
+type loopSlot struct{ st *loopState }
+
+// loopState is what a connection needs beyond its open slot: bytes still
+// to echo while its client does not read, or the Server's view of it.
+type loopState struct {
+	pend          *[]byte      // bytes still to echo while the client does not read
+	lo, hi        int32        // the unsent part of *pend
+	big           bool         // pend is a buffer of its own, not the pool's
+	conn          *reactorConn // nil unless the Server watches connections
 	read, written int64
 }
 
-// echoLoop is one event loop. Only its own goroutine touches it, but for
+// plainOpen marks the slot of an open connection that has no loopState.
+var plainOpen = new(loopState)
+
+func (s *loopSlot) open() bool { return s.st != nil }
+
+// state returns the slot's own loopState, made on first need.
+func (s *loopSlot) state() *loopState {
+	if s.st == plainOpen {
+		s.st = new(loopState)
+	}
+	return s.st
+}
+
+// pending tells whether bytes wait for the client to read.
+func (s *loopSlot) pending() bool { return s.st.pend != nil }
+
+// conn is the Server's view of the connection, or nil.
+func (s *loopSlot) conn() *reactorConn { return s.st.conn }
+
+// reactorLoop is one event loop. Only its own goroutine touches it, but for
 // openNow.
-type echoLoop struct {
-	r       *EchoReactor
-	rt      *echoRuntime
+type reactorLoop struct {
+	r       *reactor
+	rt      *reactorRuntime
 	epfd    int
 	wakefd  int
-	lns     []*echoListener
+	lns     []*loopListener
 	shared  bool // the listeners are every loop's (EPOLLEXCLUSIVE)
 	paused  bool // accepting paused after EMFILE and the like
 	resume  time.Time
 	backoff acceptBackoff
-	conns   []echoSlot // by descriptor
+	conns   []loopSlot // by descriptor
 	open    int
-	openNow atomic.Int32 // open, for EchoReactor.Open
+	openNow atomic.Int32 // open, for reactor.open
 	rbuf    []byte
 	evs     []unix.EpollEvent
-	// counts not yet added to r.Stats
-	accepted, dropped, closed, read, written int64
+	// closeReqs are connections whose Socket was destroyed from outside
+	// the loop (reactorConn.Close), for the loop to close.
+	closeMu   sync.Mutex
+	closeReqs []*reactorConn
+	// counts not yet added to r.stats
+	accepted, closed, read, written int64
 }
 
-// echoRuntime is a serving reactor: its loops and their state.
-type echoRuntime struct {
-	loops    []*echoLoop
-	state    atomic.Int32 // echoRunning, echoClosing, echoDestroying
+// reactorRuntime is a serving reactor: its loops and their state.
+type reactorRuntime struct {
+	loops    []*reactorLoop
+	state    atomic.Int32 // reactorRunning, reactorClosing, reactorDestroying
 	done     chan struct{}
 	exited   sync.WaitGroup
 	reported atomic.Bool
@@ -90,9 +121,9 @@ type echoRuntime struct {
 }
 
 // start takes the listeners over and starts the loops.
-func (r *EchoReactor) start(lns []net.Listener) (*echoRuntime, error) {
-	var els []*echoListener
-	fail := func(err error) (*echoRuntime, error) {
+func (r *reactor) start(lns []net.Listener) (*reactorRuntime, error) {
+	var els []*loopListener
+	fail := func(err error) (*reactorRuntime, error) {
 		for _, el := range els {
 			unix.Close(el.fd)
 		}
@@ -110,13 +141,10 @@ func (r *EchoReactor) start(lns []net.Listener) (*echoRuntime, error) {
 		}
 		els = append(els, el)
 	}
-	n := r.Loops
-	if n <= 0 {
-		n = runtime.GOMAXPROCS(0)
-	}
-	rt := &echoRuntime{done: make(chan struct{})}
+	n := max(r.loops, 1)
+	rt := &reactorRuntime{done: make(chan struct{})}
 	for i := 0; i < n; i++ {
-		l, err := newEchoLoop(r, rt)
+		l, err := newReactorLoop(r, rt)
 		if err != nil {
 			for _, l := range rt.loops {
 				l.closeFds()
@@ -162,7 +190,7 @@ func (r *EchoReactor) start(lns []net.Listener) (*echoRuntime, error) {
 }
 
 // signal moves the reactor on to Close or Destroy and wakes the loops.
-func (rt *echoRuntime) signal(state int32) {
+func (rt *reactorRuntime) signal(state int32) {
 	for {
 		old := rt.state.Load()
 		if old >= state {
@@ -178,7 +206,7 @@ func (rt *echoRuntime) signal(state int32) {
 	}
 }
 
-func (rt *echoRuntime) open() int {
+func (rt *reactorRuntime) open() int {
 	n := 0
 	for _, l := range rt.loops {
 		n += int(l.openNow.Load())
@@ -190,13 +218,13 @@ func (rt *echoRuntime) open() int {
 func listenerConn(ln net.Listener) (syscall.RawConn, error) {
 	sc, ok := ln.(syscall.Conn)
 	if !ok {
-		return nil, errors.New("netcore: EchoReactor needs a TCP or Unix listener")
+		return nil, errors.New("netcore: the event loops need a TCP or Unix listener")
 	}
 	return sc.SyscallConn()
 }
 
 // takeListener duplicates a listener's socket and closes the listener.
-func takeListener(ln net.Listener) (*echoListener, error) {
+func takeListener(ln net.Listener) (*loopListener, error) {
 	rc, err := listenerConn(ln)
 	if err != nil {
 		return nil, err
@@ -211,7 +239,7 @@ func takeListener(ln net.Listener) (*echoListener, error) {
 	if derr != nil {
 		return nil, os.NewSyscallError("fcntl", derr)
 	}
-	el := &echoListener{fd: nfd, addr: ln.Addr()}
+	el := &loopListener{fd: nfd, addr: ln.Addr()}
 	switch a := el.addr.(type) {
 	case *net.UnixAddr:
 		el.unix = true
@@ -227,7 +255,7 @@ func takeListener(ln net.Listener) (*echoListener, error) {
 	return el, nil
 }
 
-func newEchoLoop(r *EchoReactor, rt *echoRuntime) (*echoLoop, error) {
+func newReactorLoop(r *reactor, rt *reactorRuntime) (*reactorLoop, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, os.NewSyscallError("epoll_create1", err)
@@ -237,9 +265,9 @@ func newEchoLoop(r *EchoReactor, rt *echoRuntime) (*echoLoop, error) {
 		unix.Close(epfd)
 		return nil, os.NewSyscallError("eventfd", err)
 	}
-	l := &echoLoop{r: r, rt: rt, epfd: epfd, wakefd: wakefd, evs: make([]unix.EpollEvent, 128)}
+	l := &reactorLoop{r: r, rt: rt, epfd: epfd, wakefd: wakefd, evs: make([]unix.EpollEvent, 128)}
 	l.backoff.onLimit = l.reportLimit
-	if err := l.ctl(unix.EPOLL_CTL_ADD, wakefd, unix.EPOLLIN, echoTagWake); err != nil {
+	if err := l.ctl(unix.EPOLL_CTL_ADD, wakefd, unix.EPOLLIN, loopTagWake); err != nil {
 		l.closeFds()
 		return nil, err
 	}
@@ -247,18 +275,18 @@ func newEchoLoop(r *EchoReactor, rt *echoRuntime) (*echoLoop, error) {
 }
 
 // reportLimit reports the first EMFILE (or the like) of any loop, once.
-func (l *echoLoop) reportLimit(err error) {
+func (l *reactorLoop) reportLimit(err error) {
 	if l.rt.reported.CompareAndSwap(false, true) {
 		l.r.reportError(err)
 	}
 }
 
-func (l *echoLoop) closeFds() {
+func (l *reactorLoop) closeFds() {
 	unix.Close(l.epfd)
 	unix.Close(l.wakefd)
 }
 
-func (l *echoLoop) ctl(op, fd int, events uint32, tag int32) error {
+func (l *reactorLoop) ctl(op, fd int, events uint32, tag int32) error {
 	ev := unix.EpollEvent{Events: events, Fd: int32(fd), Pad: tag}
 	if err := unix.EpollCtl(l.epfd, op, fd, &ev); err != nil {
 		return os.NewSyscallError("epoll_ctl", err)
@@ -267,13 +295,13 @@ func (l *echoLoop) ctl(op, fd int, events uint32, tag int32) error {
 }
 
 // armListeners adds the loop's listeners to its epoll set.
-func (l *echoLoop) armListeners() error {
+func (l *reactorLoop) armListeners() error {
 	ev := uint32(unix.EPOLLIN)
 	if l.shared {
 		ev |= unix.EPOLLEXCLUSIVE
 	}
 	for _, ln := range l.lns {
-		if err := l.ctl(unix.EPOLL_CTL_ADD, ln.fd, ev, echoTagListener); err != nil {
+		if err := l.ctl(unix.EPOLL_CTL_ADD, ln.fd, ev, loopTagListener); err != nil {
 			return err
 		}
 	}
@@ -281,7 +309,7 @@ func (l *echoLoop) armListeners() error {
 }
 
 // run is the event loop.
-func (l *echoLoop) run() {
+func (l *reactorLoop) run() {
 	defer l.rt.exited.Done()
 	for {
 		timeout := -1
@@ -306,16 +334,16 @@ func (l *echoLoop) run() {
 			ev := &l.evs[i]
 			fd := int(ev.Fd)
 			switch ev.Pad {
-			case echoTagConn:
+			case loopTagConn:
 				l.onConn(fd, ev.Events)
-			case echoTagListener:
+			case loopTagListener:
 				l.accept(fd)
-			case echoTagWake:
+			case loopTagWake:
 				l.onWake()
 			}
 		}
 		l.flushStats()
-		if l.rt.state.Load() != echoRunning && l.open == 0 {
+		if l.rt.state.Load() != reactorRunning && l.open == 0 {
 			break
 		}
 	}
@@ -324,20 +352,50 @@ func (l *echoLoop) run() {
 	l.closeFds()
 }
 
-// onWake handles Close and Destroy.
-func (l *echoLoop) onWake() {
+// loopPlace is where a reactorConn lives: its loop and descriptor.
+type loopPlace struct {
+	loop *reactorLoop
+	fd   int
+}
+
+// requestClose asks c's loop to close it.
+func (p loopPlace) requestClose(c *reactorConn) { p.loop.requestClose(c) }
+
+// requestClose asks the loop to close c (its Socket was destroyed by a
+// hook or by the Server), from any goroutine.
+func (l *reactorLoop) requestClose(c *reactorConn) {
+	l.closeMu.Lock()
+	l.closeReqs = append(l.closeReqs, c)
+	l.closeMu.Unlock()
+	one := []byte{1, 0, 0, 0, 0, 0, 0, 0}
+	unix.Write(l.wakefd, one) //nolint:errcheck // a full counter is a pending wake-up anyway
+}
+
+// onWake handles Close and Destroy, and the connections asked to close.
+func (l *reactorLoop) onWake() {
 	var b [8]byte
 	unix.Read(l.wakefd, b[:]) //nolint:errcheck // EAGAIN after another read is fine
+	l.closeMu.Lock()
+	reqs := l.closeReqs
+	l.closeReqs = nil
+	l.closeMu.Unlock()
+	for _, c := range reqs {
+		// The descriptor may have been closed, and its number reused,
+		// since the request: only the very connection asked for goes.
+		if fd := c.at.fd; fd < len(l.conns) && l.conns[fd].open() && l.conns[fd].conn() == c {
+			l.closeConn(fd, nil)
+		}
+	}
 	switch l.rt.state.Load() {
-	case echoClosing:
+	case reactorClosing:
 		l.stopAccepting()
-	case echoDestroying:
+	case reactorDestroying:
 		l.stopAccepting()
 		l.closeAll()
 	}
 }
 
-func (l *echoLoop) stopAccepting() {
+func (l *reactorLoop) stopAccepting() {
 	for _, ln := range l.lns {
 		if !l.paused {
 			unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, ln.fd, nil) //nolint:errcheck // closing anyway
@@ -352,7 +410,7 @@ func (l *echoLoop) stopAccepting() {
 // EMFILE and the like: level-triggered, a listener whose queue holds a
 // connection we cannot accept would otherwise wake the loop at once,
 // again and again.
-func (l *echoLoop) pauseAccepting(d time.Duration) {
+func (l *reactorLoop) pauseAccepting(d time.Duration) {
 	if l.paused {
 		return
 	}
@@ -364,22 +422,22 @@ func (l *echoLoop) pauseAccepting(d time.Duration) {
 	l.rt.pauses.Add(1)
 }
 
-func (l *echoLoop) resumeAccepting() {
+func (l *reactorLoop) resumeAccepting() {
 	l.paused = false
 	if err := l.armListeners(); err != nil {
 		l.r.reportError(err)
 	}
 }
 
-func (r *EchoReactor) reportError(err error) {
-	if r.Hooks.OnError != nil {
-		r.Hooks.OnError(nodeIOError(err, "accept"))
+func (r *reactor) reportError(err error) {
+	if r.hooks.onError != nil {
+		r.hooks.onError(nodeIOError(err, "accept"))
 	}
 }
 
-// accept takes up to echoBatch connections from the listener lfd.
-func (l *echoLoop) accept(lfd int) {
-	var ln *echoListener
+// accept takes up to loopBatch connections from the listener lfd.
+func (l *reactorLoop) accept(lfd int) {
+	var ln *loopListener
 	for _, x := range l.lns {
 		if x.fd == lfd {
 			ln = x
@@ -391,7 +449,7 @@ func (l *echoLoop) accept(lfd int) {
 	// The peer's address is for the hooks; a Unix peer has none worth
 	// showing (Node gives none).
 	wantAddr := l.r.wantConnInfo() && !ln.unix
-	for i := 0; i < echoBatch; i++ {
+	for i := 0; i < loopBatch; i++ {
 		fd, sa, err := accept4(lfd, wantAddr)
 		if err == unix.EAGAIN {
 			return
@@ -416,7 +474,7 @@ func (l *echoLoop) accept(lfd int) {
 }
 
 // dropListener stops accepting on a listener that failed for good.
-func (l *echoLoop) dropListener(ln *echoListener) {
+func (l *reactorLoop) dropListener(ln *loopListener) {
 	for i, x := range l.lns {
 		if x == ln {
 			unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, ln.fd, nil) //nolint:errcheck // closing anyway
@@ -427,10 +485,9 @@ func (l *echoLoop) dropListener(ln *echoListener) {
 	}
 }
 
-// wantConnInfo tells whether the hooks need an EchoConn per connection.
-func (r *EchoReactor) wantConnInfo() bool {
-	return r.Hooks.OnConnection != nil || r.Hooks.OnData != nil || r.Hooks.OnClose != nil || r.Hooks.OnDrain != nil
-}
+// wantConnInfo tells whether the hooks need a reactorConn per
+// connection.
+func (r *reactor) wantConnInfo() bool { return r.hooks.watch }
 
 // accept4 accepts a connection, non-blocking and close-on-exec; the peer's
 // address is fetched only when wanted, which spares an allocation.
@@ -452,68 +509,70 @@ func accept4(lfd int, wantAddr bool) (int, unix.Sockaddr, error) {
 
 // newConn sets up an accepted connection: options, the OnConnection
 // decision, the greeting, and its place in the epoll set.
-func (l *echoLoop) newConn(fd int, sa unix.Sockaddr, ln *echoListener) {
+func (l *reactorLoop) newConn(fd int, sa unix.Sockaddr, ln *loopListener) {
 	r := l.r
 	if !ln.unix {
-		if r.NoDelay {
+		if r.noDelay {
 			unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1) //nolint:errcheck // best effort, as in Node
 		}
-		if r.KeepAlive {
+		if r.keepAlive {
 			unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1) //nolint:errcheck // best effort
-			if s := int(r.KeepAliveIdle / time.Second); s > 0 {
+			if s := int(r.keepAliveIdle / time.Second); s > 0 {
 				unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, s) //nolint:errcheck // best effort
 			}
 		}
 	}
-	var info *EchoConn
+	var conn *reactorConn
 	if r.wantConnInfo() {
-		info = &EchoConn{Local: ln.addr, Remote: &net.UnixAddr{Net: "unix"}}
+		conn = &reactorConn{local: ln.addr, remote: &net.UnixAddr{Net: "unix"}, at: loopPlace{l, fd}}
 		if !ln.unix {
-			info.Remote = sockaddrToAddr(sa)
+			conn.remote = sockaddrToAddr(sa)
 			// On a wildcard listener the local address is the one the
 			// client reached; else it is the listener's.
 			if ln.wildcard {
 				if lsa, err := unix.Getsockname(fd); err == nil {
-					info.Local = sockaddrToAddr(lsa)
+					conn.local = sockaddrToAddr(lsa)
 				}
 			}
 		}
-		if r.Hooks.OnConnection != nil && !r.Hooks.OnConnection(info) {
+		if !r.hooks.onConnection(conn) {
 			unix.Close(fd)
-			l.dropped++
 			return
 		}
 	}
-	for fd >= len(l.conns) {
-		l.conns = append(l.conns, make([]echoSlot, max(len(l.conns), 256))...)
-	}
+	l.grow(fd)
 	s := &l.conns[fd]
-	*s = echoSlot{open: true, info: info}
+	s.st = plainOpen
+	if conn != nil {
+		s.st = &loopState{conn: conn}
+	}
 	l.open++
 	l.openNow.Add(1)
-	l.accepted++
+	if conn == nil {
+		l.accepted++ // else the Server counted it when it admitted it
+	}
 	events := uint32(unix.EPOLLIN)
-	if len(r.Greeting) > 0 {
-		if err := l.write(fd, s, r.Greeting); err != nil {
+	if len(r.greeting) > 0 {
+		if err := l.write(fd, s, r.greeting); err != nil {
 			l.closeConn(fd, err)
 			return
 		}
-		if s.pend != nil {
+		if s.pending() {
 			events = unix.EPOLLOUT
 		}
 	}
-	if err := l.ctl(unix.EPOLL_CTL_ADD, fd, events, echoTagConn); err != nil {
+	if err := l.ctl(unix.EPOLL_CTL_ADD, fd, events, loopTagConn); err != nil {
 		l.closeConn(fd, err)
 	}
 }
 
 // onConn handles readiness of a connection.
-func (l *echoLoop) onConn(fd int, events uint32) {
-	if fd >= len(l.conns) || !l.conns[fd].open {
+func (l *reactorLoop) onConn(fd int, events uint32) {
+	if fd >= len(l.conns) || !l.conns[fd].open() {
 		return // an event for a descriptor closed earlier in this batch
 	}
 	s := &l.conns[fd]
-	if s.pend != nil {
+	if s.pending() {
 		if events&(unix.EPOLLOUT|unix.EPOLLERR|unix.EPOLLHUP) != 0 {
 			l.flush(fd, s)
 		}
@@ -529,31 +588,36 @@ func (l *echoLoop) onConn(fd int, events uint32) {
 	case n == 0:
 		// The client ended and everything it sent has been echoed:
 		// close, which sends our FIN (Node's allowHalfOpen false).
+		if c := s.conn(); l.r.hooks.onEnd != nil && c != nil {
+			l.r.hooks.onEnd(c)
+		}
 		l.closeConn(fd, nil)
 		return
 	}
-	s.read += int64(n)
 	l.read += int64(n)
 	p := l.buf()[:n]
-	if l.r.Hooks.OnData != nil && s.info != nil {
-		s.info.BytesRead = s.read
-		l.r.Hooks.OnData(s.info, p)
+	if c := s.conn(); c != nil {
+		s.st.read += int64(n)
+		if l.r.hooks.onData != nil && c.sock != nil {
+			c.sock.bytesRead.Store(s.st.read)
+			l.r.hooks.onData(c, p)
+		}
 	}
 	if err := l.write(fd, s, p); err != nil {
 		l.closeConn(fd, err)
 		return
 	}
-	if s.pend != nil {
+	if s.pending() {
 		// The client is not reading: wait until it can take more, and
 		// read nothing from it meanwhile.
-		if err := l.ctl(unix.EPOLL_CTL_MOD, fd, unix.EPOLLOUT, echoTagConn); err != nil {
+		if err := l.ctl(unix.EPOLL_CTL_MOD, fd, unix.EPOLLOUT, loopTagConn); err != nil {
 			l.closeConn(fd, err)
 		}
 	}
 }
 
 // buf is the loop's read buffer, allocated when first needed.
-func (l *echoLoop) buf() []byte {
+func (l *reactorLoop) buf() []byte {
 	if l.rbuf == nil {
 		l.rbuf = make([]byte, largeBufSize)
 	}
@@ -562,19 +626,28 @@ func (l *echoLoop) buf() []byte {
 
 // write writes p to the connection; what the socket does not take is kept
 // in s.pend.
-func (l *echoLoop) write(fd int, s *echoSlot, p []byte) error {
+func (l *reactorLoop) write(fd int, s *loopSlot, p []byte) error {
 	for len(p) > 0 {
 		n, err := rawWrite(fd, p)
 		if n > 0 {
-			s.written += int64(n)
+			if s.st.conn != nil {
+				s.st.written += int64(n)
+			}
 			l.written += int64(n)
 			p = p[n:]
 		}
 		switch err {
 		case nil, unix.EINTR:
 		case unix.EAGAIN:
-			s.pend = getBuf(len(p) > smallBufSize)
-			s.lo, s.hi = 0, int32(copy(*s.pend, p))
+			st := s.state()
+			if len(p) > largeBufSize {
+				// A greeting larger than a pooled buffer: kept whole.
+				b := append([]byte(nil), p...)
+				st.pend, st.big = &b, true
+			} else {
+				st.pend = getBuf(len(p) > smallBufSize)
+			}
+			st.lo, st.hi = 0, int32(copy(*st.pend, p))
 			return nil
 		default:
 			return os.NewSyscallError("write", err)
@@ -585,12 +658,13 @@ func (l *echoLoop) write(fd int, s *echoSlot, p []byte) error {
 
 // flush writes the pending bytes of a connection and, once they are all
 // out, goes back to reading from it.
-func (l *echoLoop) flush(fd int, s *echoSlot) {
-	for s.lo < s.hi {
-		n, err := rawWrite(fd, (*s.pend)[s.lo:s.hi])
+func (l *reactorLoop) flush(fd int, s *loopSlot) {
+	st := s.st
+	for st.lo < st.hi {
+		n, err := rawWrite(fd, (*st.pend)[st.lo:st.hi])
 		if n > 0 {
-			s.lo += int32(n)
-			s.written += int64(n)
+			st.lo += int32(n)
+			st.written += int64(n)
 			l.written += int64(n)
 		}
 		switch err {
@@ -602,60 +676,82 @@ func (l *echoLoop) flush(fd int, s *echoSlot) {
 			return
 		}
 	}
-	putBuf(s.pend)
-	s.pend = nil
-	if err := l.ctl(unix.EPOLL_CTL_MOD, fd, unix.EPOLLIN, echoTagConn); err != nil {
+	if !st.big {
+		putBuf(st.pend)
+	}
+	st.pend, st.big = nil, false
+	if st.conn == nil {
+		s.st = plainOpen // nothing owed, nobody watching: back to the shared mark
+	}
+	if err := l.ctl(unix.EPOLL_CTL_MOD, fd, unix.EPOLLIN, loopTagConn); err != nil {
 		l.closeConn(fd, err)
 		return
 	}
-	if l.r.Hooks.OnDrain != nil && s.info != nil {
-		s.info.BytesWritten = s.written
-		l.r.Hooks.OnDrain(s.info)
+	if c := st.conn; l.r.hooks.onDrain != nil && c != nil && c.sock != nil {
+		c.sock.bytesWritten.Store(st.written)
+		l.r.hooks.onDrain(c)
 	}
 }
 
 // closeConn closes a connection, which also takes it out of the epoll
 // set, and reports it.
-func (l *echoLoop) closeConn(fd int, err error) {
+func (l *reactorLoop) closeConn(fd int, err error) {
 	s := &l.conns[fd]
-	if s.pend != nil {
-		putBuf(s.pend)
+	st := s.st
+	if st.pend != nil && !st.big {
+		putBuf(st.pend)
 	}
-	info, read, written := s.info, s.read, s.written
-	*s = echoSlot{}
+	conn, read, written := st.conn, st.read, st.written
+	s.st = nil
 	unix.Close(fd)
 	l.open--
 	l.openNow.Add(-1)
-	l.closed++
-	if info != nil && l.r.Hooks.OnClose != nil {
-		info.BytesRead, info.BytesWritten = read, written
-		l.r.Hooks.OnClose(info, nodeIOError(err, "read"))
+	if conn != nil {
+		conn.closing.Store(true) // a Close from the hooks asks nothing more of the loop
+		if sock := conn.sock; sock != nil {
+			sock.bytesRead.Store(read)
+			sock.bytesWritten.Store(written)
+		}
+		l.r.hooks.onClose(conn, nodeIOError(err, "read"))
+	} else {
+		l.closed++
 	}
 }
 
+// grow makes the table hold descriptor fd. The first table is as long as
+// the open-file limit allows descriptors (up to a million), so that it is
+// never copied; its pages cost memory only once descriptors that high are
+// in use.
+func (l *reactorLoop) grow(fd int) {
+	if fd < len(l.conns) {
+		return
+	}
+	n := max(2*len(l.conns), fd+1)
+	if len(l.conns) == 0 {
+		var lim unix.Rlimit
+		if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil && lim.Cur > uint64(fd) {
+			n = int(min(lim.Cur, 1<<20))
+		}
+		n = max(n, fd+1, 256)
+	}
+	l.conns = append(l.conns, make([]loopSlot, n-len(l.conns))...)
+}
+
 // closeAll closes every connection of the loop (Destroy).
-func (l *echoLoop) closeAll() {
+func (l *reactorLoop) closeAll() {
 	for fd := range l.conns {
-		if l.conns[fd].open {
+		if l.conns[fd].open() {
 			l.closeConn(fd, nil)
 		}
 	}
 }
 
 // flushStats adds the batch's counts to the shared Stats.
-func (l *echoLoop) flushStats() {
-	st := l.r.Stats
-	if st == nil {
-		l.accepted, l.dropped, l.closed, l.read, l.written = 0, 0, 0, 0, 0
-		return
-	}
+func (l *reactorLoop) flushStats() {
+	st := l.r.stats
 	if l.accepted != 0 {
 		st.Accepted.Add(l.accepted)
 		l.accepted = 0
-	}
-	if l.dropped != 0 {
-		st.Dropped.Add(l.dropped)
-		l.dropped = 0
 	}
 	if l.closed != 0 {
 		st.Closed.Add(l.closed)
@@ -723,4 +819,18 @@ func rawWrite(fd int, p []byte) (int, error) {
 		return 0, e
 	}
 	return int(r), nil
+}
+
+// reactorCanServe tells whether the event loops can take ln over: a TCP
+// or Unix socket listener that exposes its descriptor (syscall.Conn), as
+// *net.TCPListener, *net.UnixListener and ipc.Listener do.
+func reactorCanServe(ln net.Listener) bool {
+	if _, ok := ln.(syscall.Conn); !ok {
+		return false
+	}
+	switch ln.Addr().(type) {
+	case *net.TCPAddr, *net.UnixAddr:
+		return true
+	}
+	return false
 }
