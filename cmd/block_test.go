@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/nodenet/nodenet/blocklist"
@@ -522,4 +523,53 @@ func FuzzBlockImport(f *testing.F) {
 			t.Fatalf("%d rules from %d lines", rules.Len(), n)
 		}
 	})
+}
+
+// blockCheckStreamed answers in through stream, with a read buffer of
+// size bytes, one byte at a time when slow is set.
+func blockCheckStreamed(t testing.TB, list *blocklist.BlockList, in []byte, family string, size int, slow bool) ([]byte, bool) {
+	var out bytes.Buffer
+	c := &blockChecker{list: list, family: family, w: &out, all: true, inBuf: size}
+	var r io.Reader = bytes.NewReader(in)
+	if slow {
+		r = iotest.OneByteReader(r)
+	}
+	if err := c.stream(r); err != nil {
+		t.Fatal(err)
+	}
+	c.flush() //nolint:errcheck // a bytes.Buffer
+	return out.Bytes(), c.all
+}
+
+// TestBlockCheckLongLines checks that a line longer than the read buffer,
+// which stream answers without holding it, gets the answer it gets whole
+// (a large buffer): zones of every length, "\r" before a "\n" and at the
+// end, a ':' past the head that makes the line IPv6, NUL bytes.
+func TestBlockCheckLongLines(t *testing.T) {
+	list, err := blocklist.Parse(blocklist.FormatRules([]string{"Address: IPv4 1.2.3.4", "Subnet: IPv6 fe80::/64", "Range: IPv4 10.0.0.1-10.0.0.9"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ins [][]byte
+	for _, n := range []int{100, 199, 200, 201, 400, 1000} {
+		z := strings.Repeat("eth0.", n/5+1)[:n]
+		for _, addr := range []string{"1.2.3.4", "fe80::1", "::ffff:1.2.3.4", "10.0.0.5", "1.2.3.5", "1.2.3.4\x00", ""} {
+			ins = append(ins,
+				[]byte(addr+"%"+z+"\n"), []byte(addr+"%"+z+"\r\n1.2.3.4\n"), []byte(addr+"%"+z+"\r"),
+				[]byte(addr+"%"+z), []byte(addr+"%"+z+":x\n"), []byte(addr+z+"\n"), []byte(addr+"\x00"+z+"\n"),
+				[]byte("1.2.3.4\n"+addr+"%"+z+"\n"+addr+"%"+z+"\r\r\n10.0.0.1"),
+			)
+		}
+	}
+	for _, in := range ins {
+		for _, family := range []string{"", blocklist.IPv4, blocklist.IPv6} {
+			want, wantAll := blockCheckStreamed(t, list, in, family, 1<<20, false)
+			for _, slow := range []bool{false, true} {
+				got, all := blockCheckStreamed(t, list, in, family, 200, slow)
+				if !bytes.Equal(got, want) || all != wantAll {
+					t.Fatalf("input %q (family %q, a byte at a time %v):\ngot  %q (all %v)\nwant %q (all %v)", in, family, slow, got, all, want, wantAll)
+				}
+			}
+		}
+	}
 }

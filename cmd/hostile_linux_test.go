@@ -158,6 +158,16 @@ func TestMemoryBoundedByLine(t *testing.T) {
 	}
 	check("isip --json, a 20 MiB line", rss)
 
+	rules := filepath.Join(t.TempDir(), "rules.json")
+	if err := os.WriteFile(rules, []byte(`["Subnet: IPv6 fe80::/64"]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, code, rss = cappedRun(t, repeatReader("fe80::1%", 'z', 200<<20, "\n::1\n"), "-q", "block", "check", "--file", rules)
+	if len(out) != 0 || code != 1 {
+		t.Errorf("block check -q of fe80::1%%zzz... (200 MiB) and ::1: %q, exit %d; want exit 1", out, code)
+	}
+	check("block check, a 200 MiB line", rss)
+
 	_, errOut, code, rss := cappedRun(t, repeatReader("", '1', 50<<20, "\n"), "block", "import", "--file", "rules.json", "-")
 	if code != 2 || !bytes.Contains(errOut, []byte("stdin:1: a line longer than 64 KiB")) || len(errOut) > 512 {
 		t.Errorf("import of a 50 MiB line: exit %d, %d bytes of stderr %.300q; want exit 2 and a short message naming line 1", code, len(errOut), errOut)
