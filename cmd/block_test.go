@@ -573,3 +573,22 @@ func TestBlockCheckLongLines(t *testing.T) {
 		}
 	}
 }
+
+// FuzzBlockCheckStream checks stream against a buffer large enough for
+// every line, with a read buffer small enough that most lines are long.
+func FuzzBlockCheckStream(f *testing.F) {
+	f.Add([]byte("1.2.3.4\nfe80::1%"+strings.Repeat("z", 300)+"\r\n10.0.0.5"), uint8(0))
+	f.Add([]byte("1.2.3.4\x00"+strings.Repeat("x", 300)+":\n"), uint8(1))
+	list, err := blocklist.Parse(blocklist.FormatRules([]string{"Address: IPv4 1.2.3.4", "Subnet: IPv6 fe80::/64", "Range: IPv4 10.0.0.1-10.0.0.9"}))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, in []byte, mode uint8) {
+		family := []string{"", blocklist.IPv4, blocklist.IPv6}[mode%3]
+		want, wantAll := blockCheckStreamed(t, list, in, family, 1<<20, false)
+		got, all := blockCheckStreamed(t, list, in, family, blockCheckHead, mode&4 != 0)
+		if !bytes.Equal(got, want) || all != wantAll {
+			t.Fatalf("family %q:\ngot  %q (all %v)\nwant %q (all %v)", family, got, all, want, wantAll)
+		}
+	})
+}
