@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -591,4 +592,32 @@ func FuzzBlockCheckStream(f *testing.F) {
 			t.Fatalf("family %q:\ngot  %q (all %v)\nwant %q (all %v)", family, got, all, want, wantAll)
 		}
 	})
+}
+
+// TestBlockImportLineNumbers checks the lines that import names, counted
+// in its one pass: deep in a large file, after a comment longer than the
+// line limit (which is skipped, not refused), and in JSON whose elements
+// share lines.
+func TestBlockImportLineNumbers(t *testing.T) {
+	var js, lines strings.Builder
+	js.WriteString("[\n")
+	for i := range 20000 {
+		fmt.Fprintf(&js, "  \"10.0.%d.%d\",\n", i/250, i%250+1)
+		fmt.Fprintf(&lines, "10.0.%d.%d\n", i/250, i%250+1)
+	}
+	js.WriteString(`  "1.2.3.4", "10.0.0.0/33"` + "\n]\n")
+	lines.WriteString("# " + strings.Repeat("long comment ", 10000) + "\n\n   10.0.0.0/33\n")
+	for _, c := range []struct{ name, data, want string }{
+		{"JSON", js.String(), `in:20002: "10.0.0.0/33": ERR_OUT_OF_RANGE`},
+		{"lines", lines.String(), `in:20003: "10.0.0.0/33": ERR_OUT_OF_RANGE`},
+		{"JSON on one line", `["1.2.3.4",` + strings.Repeat(`"::1",`, 5000) + `"x"]`, `in:1: "x": ERR_INVALID_ADDRESS`},
+		{"a string across lines", "[\n\"1.2.3.4\n\"]", "in:2: invalid JSON: a control character"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := parseImport("in", strings.NewReader(c.data), "")
+			if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+				t.Fatalf("got %v, want %q", err, c.want)
+			}
+		})
+	}
 }
