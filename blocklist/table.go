@@ -144,15 +144,6 @@ func (t *addrTable) findBefore(k ip, h uint64) int32 {
 	}
 }
 
-// find returns the slot of key k, or -1.
-func (t *addrTable) find(k ip) int32 {
-	h := keyHash(k)
-	if prev := t.findBefore(k, h); prev != noNode {
-		return t.nodes[t.nextOf(prev)].slot
-	}
-	return -1
-}
-
 // set maps key k to slot, adding the key if it is new (operator[]).
 func (t *addrTable) set(k ip, slot int32) {
 	h := keyHash(k)
