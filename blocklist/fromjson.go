@@ -3,7 +3,6 @@ package blocklist
 import (
 	"bytes"
 	"encoding/json"
-	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -31,13 +30,13 @@ func (b *BlockList) FromJSON(data []byte) error {
 	}
 	list, ok := v.([]any)
 	if !ok {
-		return errDataType(describeJS(v))
+		return errDataType(v)
 	}
 	items := make([]string, len(list))
 	for i, e := range list {
 		s, ok := e.(string)
 		if !ok {
-			return errDataType(describeJS(v))
+			return errDataType(v)
 		}
 		items[i] = s
 	}
@@ -106,59 +105,4 @@ func (b *BlockList) addNodeItem(item string) error {
 		}
 	}
 	return nil
-}
-
-// describeJS is how Node's ERR_INVALID_ARG_TYPE describes a value it
-// received.
-func describeJS(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "null"
-	case []any:
-		return "an instance of Array"
-	case map[string]any:
-		return "an instance of Object"
-	case bool:
-		return "type boolean (" + strconv.FormatBool(x) + ")"
-	case string:
-		r := []rune(x)
-		if utf16Len(r) > 28 {
-			x = string(utf16Prefix(r, 25)) + "..."
-		}
-		if !strings.Contains(x, "'") {
-			return "type string ('" + x + "')"
-		}
-		q, _ := json.Marshal(x)
-		return "type string (" + string(q) + ")"
-	case json.Number:
-		f, err := x.Float64()
-		if err != nil && !math.IsInf(f, 0) {
-			return "type number (" + x.String() + ")"
-		}
-		if f == 0 && strings.HasPrefix(x.String(), "-") {
-			return "type number (-0)"
-		}
-		return "type number (" + jsNumber(f) + ")"
-	}
-	return "type unknown"
-}
-
-// jsNumber formats a number as JavaScript's String(n).
-func jsNumber(f float64) string {
-	switch {
-	case math.IsInf(f, 1):
-		return "Infinity"
-	case math.IsInf(f, -1):
-		return "-Infinity"
-	case f == 0:
-		return "0"
-	}
-	if a := math.Abs(f); a >= 1e-6 && a < 1e21 {
-		return strconv.FormatFloat(f, 'f', -1, 64)
-	}
-	s := strconv.FormatFloat(f, 'e', -1, 64)
-	mant, exp, _ := strings.Cut(s, "e")
-	sign := exp[0]
-	exp = strings.TrimLeft(exp[1:], "0")
-	return mant + "e" + string(sign) + exp
 }

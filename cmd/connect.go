@@ -49,7 +49,7 @@ func NewCmdConnect(f *Factory, runF func(*ConnectOptions) error) *cobra.Command 
 	var v4, v6 bool
 	var send string
 	cmd := &cobra.Command{
-		Use:   "connect PORT [HOST] | HOST:PORT | -U PATH",
+		Use:   "connect PORT [HOST] | HOST PORT | HOST:PORT | -U PATH",
 		Short: "Connect and relay stdin and stdout (telnet, nc)",
 		Long: `Connect to a TCP port or a Unix socket and relay: stdin goes to the socket,
 what the socket sends goes to stdout, byte for byte. HOST defaults to
@@ -71,6 +71,9 @@ nothing is truncated (--allow-half-open=true|false forces either).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.IO = f.IO
 			opts.Events = f.EventLog()
+			if err := emptyFlags(cmd, "unix"); err != nil {
+				return err
+			}
 			if v4 && v6 {
 				return usageErrorf("-4 and -6 cannot be used together")
 			}

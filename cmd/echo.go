@@ -42,7 +42,7 @@ func NewCmdEcho(f *Factory, runF func(*EchoOptions) error) *cobra.Command {
 	opts := &EchoOptions{}
 	var greeting, engine string
 	cmd := &cobra.Command{
-		Use:   "echo [PORT [HOST]] | HOST:PORT | -U PATH | --fd N",
+		Use:   "echo [PORT [HOST]] | HOST PORT | HOST:PORT | -U PATH | --fd N",
 		Short: "The Node docs' echo server: greet each client, then echo what it sends",
 		Long: `Serve the echo server of the Node docs' net.createServer() example: each
 client is greeted with "hello\r\n" (--greeting STR, with \r \n \t \0 \\ \xHH
@@ -83,6 +83,9 @@ second one closes them at once.`,
 		Args: cobra.MaximumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.IO, opts.Events, opts.Factory = f.IO, f.EventLog(), f
+			if err := emptyFlags(cmd, "unix", "fd"); err != nil {
+				return err
+			}
 			if err := opts.ServerFlags.parse(args); err != nil {
 				return err
 			}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/nodenet/nodenet/blocklist"
 	"github.com/nodenet/nodenet/netcore"
 )
 
@@ -75,12 +74,9 @@ func exitCode(err error) int {
 	if errors.As(err, &ue) {
 		return exitUsage
 	}
+	// netcore.Error is also blocklist.Error: one type for every Node error.
 	var ne *netcore.Error
 	if errors.As(err, &ne) && (argumentCodes[ne.Code] || ne.Usage) {
-		return exitUsage
-	}
-	var be *blocklist.Error
-	if errors.As(err, &be) && argumentCodes[be.Code] {
 		return exitUsage
 	}
 	return exitFailure

@@ -148,7 +148,7 @@ type ListenOptions struct {
 func NewCmdListen(f *Factory, runF func(*ListenOptions) error) *cobra.Command {
 	opts := &ListenOptions{}
 	cmd := &cobra.Command{
-		Use:   "listen [PORT [HOST]] | HOST:PORT | -U PATH",
+		Use:   "listen [PORT [HOST]] | HOST PORT | HOST:PORT | -U PATH",
 		Short: "Accept a connection and relay stdin and stdout (nc -l)",
 		Long: `Listen, accept a connection, and relay it to stdin and stdout exactly as
 connect does, with the same half-close rules; exit when it is over. With
@@ -170,6 +170,9 @@ end; a second one closes them at once.`,
 		Args: cobra.MaximumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.IO, opts.Events, opts.Factory = f.IO, f.EventLog(), f
+			if err := emptyFlags(cmd, "unix", "fd"); err != nil {
+				return err
+			}
 			if err := opts.ServerFlags.parse(args); err != nil {
 				return err
 			}

@@ -5,40 +5,27 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"syscall"
+
+	"github.com/nodenet/nodenet/internal/nodeerr"
 )
 
 // Error is every failure netcore reports, in Node's vocabulary: Code is
 // Node's err.code ("ECONNREFUSED", "ERR_SOCKET_BAD_PORT"), Syscall its
-// err.syscall ("connect", "listen", "getaddrinfo"), and Message its
-// err.message, worded as Node words it. Err is the underlying error, if any.
-type Error struct {
-	Code     string
-	Syscall  string
-	Address  string // an IP address or a socket path
-	Port     int    // 0 when there is none
-	Hostname string // for getaddrinfo errors
-	Message  string
-	Err      error
-
-	// Usage marks an error in what the caller asked for rather than in the
-	// network (a socket path too long, say): the command line exits 2.
-	Usage bool
-}
-
-// Error returns Node's message. Node's own errors (ERR_*) are prefixed with
-// their code, as Node prints them (RangeError [ERR_SOCKET_BAD_PORT]: ...);
-// system errors already start with the syscall and the code.
-func (e *Error) Error() string {
-	if strings.HasPrefix(e.Code, "ERR_") {
-		return e.Code + ": " + e.Message
-	}
-	return e.Message
-}
-
-// Unwrap returns the underlying error.
-func (e *Error) Unwrap() error { return e.Err }
+// err.syscall ("connect", "listen", "getaddrinfo"), Address and Port the
+// address it was about (an IP address or a socket path; Port 0 when there
+// is none), Hostname the name of a getaddrinfo error, and Message its
+// err.message, worded as Node words it. Err is the underlying error, if
+// any, and Usage marks an error in what the caller asked for rather than
+// in the network (a socket path too long, say): the command line exits 2.
+//
+// Error() returns Node's message; Node's own errors (ERR_*) are prefixed
+// with their code, as Node prints them (RangeError [ERR_SOCKET_BAD_PORT]:
+// ...), while system errors already start with the syscall and the code.
+//
+// It is the one error type of nodenet's library: blocklist.Error is the
+// same type.
+type Error = nodeerr.Error
 
 // Errno returns the system error number under err, if there is one.
 func Errno(err error) (syscall.Errno, bool) {

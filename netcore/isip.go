@@ -362,8 +362,6 @@ func validZone(s string, i int) bool {
 	return true
 }
 
-func isHexDigit(c byte) bool { return hexValue[c] != 0xff }
-
 // Byte classes for the first byte of an address and for zone ids.
 const (
 	clsStart = 1 << iota // may start an address: a hex digit or ':'
@@ -376,21 +374,6 @@ var byteClass = func() (t [256]byte) {
 	}
 	for _, c := range []byte("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-.:") {
 		t[c] |= clsZone
-	}
-	return t
-}()
-
-// hexValue maps a byte to its hex digit value, or 0xff.
-var hexValue = func() (t [256]byte) {
-	for i := range t {
-		t[i] = 0xff
-	}
-	for c := '0'; c <= '9'; c++ {
-		t[c] = byte(c - '0')
-	}
-	for c := 'a'; c <= 'f'; c++ {
-		t[c] = byte(c-'a') + 10
-		t[c-'a'+'A'] = byte(c-'a') + 10
 	}
 	return t
 }()

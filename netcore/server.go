@@ -731,10 +731,11 @@ func (s *Server) finishAfterAccepting() {
 // finish closes Done and reports the close, once.
 func (s *Server) finish() {
 	s.doneOnce.Do(func() {
-		close(s.done)
+		// The event first: whoever waits on Done sees it reported.
 		if s.opts.Hooks.OnClose != nil {
 			s.opts.Hooks.OnClose()
 		}
+		close(s.done)
 	})
 }
 

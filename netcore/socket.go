@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/nodenet/nodenet/internal/nodeerr"
 )
 
 // SocketHooks are the events of a Socket, named as Node names them. Every
@@ -450,7 +452,7 @@ func (s *Socket) SetKeepAlive(enable bool, initialDelay time.Duration) error {
 // as Node's socket.setTypeOfService.
 func (s *Socket) SetTypeOfService(tos int) error {
 	if tos < 0 || tos > 255 {
-		return codeError("ERR_OUT_OF_RANGE", `The value of "tos" is out of range. It must be >= 0 && <= 255. Received %d`, tos)
+		return nodeerr.OutOfRange("tos", ">= 0 && <= 255", tos)
 	}
 	if err := setTOS(s.conn, tos); err != nil {
 		return s.ioError(err, "setsockopt")
