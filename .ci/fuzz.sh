@@ -2,7 +2,7 @@
 # Runs every Fuzz target in the repository for a bounded time each:
 #   bash .ci/fuzz.sh [SECONDS]
 # SECONDS per target defaults to $FUZZTIME, else to a share of
-# $FUZZ_BUDGET (300 s) among the targets, at most 30 and at least 10: the
+# $FUZZ_BUDGET (270 s) among the targets, at most 30 and at least 10: the
 # whole run, builds included, stays near six minutes.
 # The seeds and the corpora committed under each package's testdata/fuzz run
 # first, as with go test. A failure leaves the failing input in
@@ -21,7 +21,7 @@ if [ -z "$targets" ]; then echo ".ci/fuzz.sh: no Fuzz targets found" >&2; exit 1
 n=$(printf '%s\n' "$targets" | wc -l)
 secs=${1:-${FUZZTIME:-}}
 if [ -z "$secs" ]; then
-  secs=$(( ${FUZZ_BUDGET:-300} / n ))
+  secs=$(( ${FUZZ_BUDGET:-270} / n ))
   secs=$(( secs > 30 ? 30 : secs < 10 ? 10 : secs ))
 fi
 case $secs in ''|*[!0-9]*) echo ".ci/fuzz.sh: want a number of seconds, got '$secs'" >&2; exit 2 ;; esac
