@@ -25,6 +25,7 @@ import (
 func runBlock(t *testing.T, config string, environ []string, sub string, build func(*Factory) *cobra.Command, args ...string) (code int, stderr string) {
 	t.Helper()
 	dir := t.TempDir()
+	setenv(t, environ) // viper reads NODENET_* from the process environment
 	environ = append([]string{"XDG_CONFIG_HOME=" + dir, "HOME=" + dir}, environ...)
 	if config != "" {
 		if err := os.MkdirAll(filepath.Join(dir, "nodenet"), 0o755); err != nil {

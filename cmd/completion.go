@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"io"
+	"slices"
 
 	"github.com/spf13/cobra"
 )
@@ -31,8 +32,18 @@ in the completions/ folder of the source.
   zsh:        nodenet completion zsh > "${fpath[1]}/_nodenet"
   fish:       nodenet completion fish > ~/.config/fish/completions/nodenet.fish
   powershell: nodenet completion powershell | Out-String | Invoke-Expression`,
-		ValidArgs:             names,
-		Args:                  cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs),
+		ValidArgs: names,
+		Args: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case len(args) == 0:
+				return usageErrorf("completion: name a shell: %s", orList(names))
+			case len(args) > 1:
+				return usageErrorf("completion: one shell, got %d arguments: want %s", len(args), orList(names))
+			case !slices.Contains(names, args[0]):
+				return usageErrorf("completion: unknown shell %q: want %s", args[0], orList(names))
+			}
+			return nil
+		},
 		DisableFlagsInUseLine: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return writeCompletion(cmd.Root(), args[0], f.IO.Out)
@@ -53,5 +64,5 @@ func writeCompletion(root *cobra.Command, shell string, w io.Writer) error {
 	case "powershell":
 		return root.GenPowerShellCompletionWithDesc(w)
 	}
-	return usageErrorf("unknown shell %q: want bash, zsh, fish or powershell", shell)
+	return usageErrorf("unknown shell %q", shell)
 }

@@ -1,40 +1,44 @@
 package cmd
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"go.yaml.in/yaml/v3"
+	"github.com/spf13/viper"
 )
 
 // configSource is the config file and the NODENET_* environment, read
-// once per run. Keys are `<command>.<flag>` (`connect.timeout: 5s`) and
+// once per run through its own viper.Viper (never the global one). Keys
+// are `<command>.<flag>` (`connect.timeout: 5s`) and
 // NODENET_<COMMAND>_<FLAG>; precedence is flag > environment > file >
 // default.
 //
-// The file is read with the YAML parser directly rather than through viper:
-// linking viper (and the afero, net/http and crypto packages it brings)
-// costs about 0.7 ms at every start, and `nodenet isip` is called once per
-// address by scripts. Keeping the YAML node tree also lets an error name
-// the line of a bad value, not only of a broken file.
+// When there is no config file and no NODENET_* variable, no viper.Viper
+// is made at all: `nodenet isip` is called once per address by scripts, and
+// its start-up is measured against /bin/true.
 type configSource struct {
-	path string                 // the config file read, "" when there is none
-	keys map[string]configEntry // "connect.timeout" → its value(s)
-	env  map[string]string      // NODENET_* variables
+	path  string            // the config file read, "" when there is none
+	v     *viper.Viper      // nil when there is neither a file nor a NODENET_* variable
+	lines map[string]int    // a YAML file's key → its line, for errors
+	env   map[string]string // the NODENET_* variables, to say where a value came from
 }
 
-// configEntry is one leaf of the config file: a scalar, or a list for a
-// repeatable flag.
-type configEntry struct {
-	values []string
-	line   int
-}
+// maxConfigSize bounds what is read of a config file: a config file is a
+// few hundred bytes, and /dev/zero must not be read to the end.
+const maxConfigSize = 1 << 20
+
+// configFormats are the config file formats viper reads here, by the file's
+// extension; a file with no extension is YAML.
+var configFormats = map[string]string{"": "yaml", ".yaml": "yaml", ".yml": "yaml", ".toml": "toml", ".json": "json"}
 
 // defaultConfigPath is $XDG_CONFIG_HOME/nodenet/config.yaml, with
 // XDG_CONFIG_HOME defaulting to ~/.config.
@@ -51,182 +55,340 @@ func defaultConfigPath(getenv func(string) string) string {
 }
 
 // loadConfig reads the config file (an explicit one must exist; the
-// default one may be missing) and collects the NODENET_* environment.
-func loadConfig(explicit string, getenv func(string) string, environ []string) (*configSource, error) {
-	c := &configSource{env: map[string]string{}}
+// default one may be missing) and, through viper, the NODENET_*
+// environment. viper reads the process environment: environ must agree
+// with it (Main passes os.Environ()); it tells whether there is any
+// NODENET_* variable that may be a key, and which keys came from there.
+func loadConfig(explicit string, getenv func(string) string, environ []string, root *cobra.Command) (*configSource, error) {
+	c := &configSource{}
 	for _, kv := range environ {
-		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "NODENET_") {
+		if k, v, ok := strings.Cut(kv, "="); ok && isConfigEnv(k, root) {
+			if c.env == nil {
+				c.env = map[string]string{}
+			}
 			c.env[k] = v
 		}
 	}
 	path := explicit
 	if path == "" {
-		if path = defaultConfigPath(getenv); path == "" {
-			return c, nil
+		path = defaultConfigPath(getenv)
+	}
+	var data []byte
+	if path != "" {
+		b, err := readConfigFile(path)
+		switch {
+		case err == nil:
+			c.path, data = path, b
+		case explicit == "" && errors.Is(err, os.ErrNotExist):
+		default:
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return nil, usageErrorf("config file %s: %v", path, err)
 		}
 	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		if explicit == "" && errors.Is(err, os.ErrNotExist) {
-			return c, nil
-		}
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, usageErrorf("config file %s: %v", path, err)
+	if c.path == "" && c.env == nil {
+		return c, nil // nothing for viper to read
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return nil, usageErrorf("config file %s: %v", path, err)
+	for k, v := range c.env {
+		if pv, ok := os.LookupEnv(k); !ok || pv != v {
+			// Only a test can get here: Main passes os.Environ().
+			return nil, fmt.Errorf("the environment given to Run sets %s=%q, but viper reads the process environment, which does not", k, v)
+		}
 	}
-	c.path, c.keys = path, map[string]configEntry{}
-	if len(doc.Content) == 0 { // an empty file
+
+	codecs := viper.NewCodecRegistry()
+	yc := &yamlCodec{}
+	for _, ext := range []string{"yaml", "yml"} {
+		if err := codecs.RegisterCodec(ext, yc); err != nil {
+			return nil, err
+		}
+	}
+	c.v = viper.NewWithOptions(
+		viper.WithCodecRegistry(codecs),
+		viper.EnvKeyReplacer(strings.NewReplacer(".", "_", "-", "_")),
+	)
+	c.v.SetEnvPrefix("NODENET")
+	c.v.AllowEmptyEnv(true) // NODENET_ECHO_GREETING= sets an empty greeting
+	c.v.AutomaticEnv()
+	if c.path == "" {
 		return c, nil
 	}
-	if err := c.flatten("", doc.Content[0]); err != nil {
-		return nil, err
+	ext := strings.ToLower(filepath.Ext(c.path))
+	format, ok := configFormats[ext]
+	if !ok {
+		return nil, usageErrorf("config file %s: unknown format %q: want .yaml, .yml, .toml or .json", c.path, ext)
 	}
+	c.v.SetConfigType(format)
+	if err := c.v.ReadConfig(bytes.NewReader(data)); err != nil {
+		var pe viper.ConfigParseError
+		if errors.As(err, &pe) {
+			err = pe.Unwrap()
+		}
+		return nil, usageErrorf("config file %s: %v", c.path, err)
+	}
+	c.lines = yc.lines
 	return c, nil
 }
 
-// flatten records every leaf under n with its dotted, lower-case key.
-func (c *configSource) flatten(prefix string, n *yaml.Node) error {
-	switch n.Kind {
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := strings.ToLower(n.Content[i].Value)
-			if prefix != "" {
-				k = prefix + "." + k
-			}
-			if err := c.flatten(k, n.Content[i+1]); err != nil {
-				return err
-			}
-		}
-		return nil
-	case yaml.SequenceNode:
-		e := configEntry{line: n.Line, values: []string{}}
-		for _, item := range n.Content {
-			if item.Kind != yaml.ScalarNode {
-				return c.lineError(item.Line, "%s: a list item must be a single value", prefix)
-			}
-			e.values = append(e.values, item.Value)
-		}
-		c.keys[prefix] = e
-		return nil
-	case yaml.ScalarNode:
-		if prefix == "" {
-			return c.lineError(n.Line, "want a map of settings, got %q", n.Value)
-		}
-		c.keys[prefix] = configEntry{line: n.Line, values: []string{n.Value}}
-		return nil
-	case yaml.AliasNode:
-		return c.flatten(prefix, n.Alias)
+// isConfigEnv tells whether the variable name may be a config key:
+// NODENET_<COMMAND>_... for one of commands or of root's commands, or
+// NODENET_<KEY> for a flag of the root or a top-level key
+// (NODENET_VERBOSE, NODENET_BLOCKLIST). Other NODENET_* variables
+// (NODENET_TEST_NODE26, those --exec gives its command) do not make
+// nodenet start viper.
+func isConfigEnv(name string, root *cobra.Command) bool {
+	rest, ok := strings.CutPrefix(name, "NODENET_")
+	if !ok {
+		return false
 	}
-	return c.lineError(n.Line, "%s: unsupported value", prefix)
+	for _, c := range commands {
+		if strings.HasPrefix(rest, envName(c.name)+"_") {
+			return true
+		}
+	}
+	if root != nil {
+		for _, c := range root.Commands() {
+			if strings.HasPrefix(rest, envName(c.Name())+"_") {
+				return true
+			}
+		}
+	}
+	for _, k := range configRootKeys {
+		if rest == envName(k) {
+			return true
+		}
+	}
+	return false
 }
 
-func (c *configSource) lineError(line int, format string, a ...any) error {
-	return usageErrorf("config file %s: line %d: %s", c.path, line, fmt.Sprintf(format, a...))
+// configRootKeys are the top-level keys: the root's flags that the config
+// may set, and configTopLevel. TestConfigRootKeys keeps it in step with
+// the root's flags.
+var configRootKeys = []string{"verbose", "quiet", "events", "no-color", "ready-file", "blocklist"}
+
+// readConfigFile reads at most maxConfigSize bytes of path and refuses a
+// larger file or a directory.
+func readConfigFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		return nil, errors.New("is a directory")
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxConfigSize {
+		return nil, fmt.Errorf("larger than %d KiB", maxConfigSize>>10)
+	}
+	return b, nil
 }
 
 // topLevel returns a key that is not a command's flag (NODENET_<KEY>, then
 // the file's <key>), such as the blocklist file.
 func (c *configSource) topLevel(key string) (string, bool) {
-	if v, ok := c.env["NODENET_"+envName(key)]; ok {
-		return v, true
+	if c.v == nil || !c.v.IsSet(key) {
+		return "", false
 	}
-	if e, ok := c.keys[key]; ok && len(e.values) == 1 {
-		return e.values[0], true
-	}
-	return "", false
+	s, ok := configScalar(c.v.Get(key))
+	return s, ok
 }
 
-// apply sets every flag of cmd that the command line left alone from the
-// environment, else from the file. Keys are searched from the most
-// specific command up: for `block add --type`, NODENET_BLOCK_ADD_TYPE and
-// block.add.type, then NODENET_BLOCK_TYPE and block.type. The root's
-// persistent flags are also top-level keys (verbose, events, no-color).
-func (c *configSource) apply(cmd *cobra.Command) error {
-	var prefixes []string // "block.add", "block"
+// configScalar is a single config value as a flag's text: YAML, TOML and
+// JSON give typed values, the flags take strings.
+func configScalar(v any) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return v, true
+	case bool:
+		return strconv.FormatBool(v), true
+	case int:
+		return strconv.Itoa(v), true
+	case int64:
+		return strconv.FormatInt(v, 10), true
+	case uint64:
+		return strconv.FormatUint(v, 10), true
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64), true
+	case nil, []any, map[string]any:
+		return "", false
+	}
+	return fmt.Sprint(v), true // a TOML date
+}
+
+// configKeys are the keys a flag of cmd is read from, the most specific
+// first: for `block add --type`, block.add.type then block.type; a flag of
+// the root (verbose, events, no-color, quiet) also at the top level.
+func configKeys(cmd *cobra.Command, fl *pflag.Flag) []string {
+	var keys []string
 	for p := cmd; p.HasParent(); p = p.Parent() {
 		path := strings.TrimPrefix(p.CommandPath(), cmd.Root().Name()+" ")
-		prefixes = append(prefixes, strings.ReplaceAll(path, " ", "."))
+		keys = append(keys, strings.ReplaceAll(path, " ", ".")+"."+fl.Name)
 	}
-	root := cmd.Root().PersistentFlags()
+	if cmd.Root().PersistentFlags().Lookup(fl.Name) == fl {
+		keys = append(keys, fl.Name)
+	}
+	return keys
+}
+
+// apply sets every flag of cmd that the command line left alone from
+// viper: for each of the flag's keys (configKeys), the most specific
+// first, NODENET_<KEY> and then the file's <key>. It then refuses a key in
+// cmd's own section that names no flag, and warns on warn about any other
+// key that no command of tree (the whole command tree) reads.
+func (c *configSource) apply(cmd *cobra.Command, warn io.Writer, tree func() *cobra.Command) error {
+	if c.v == nil {
+		return nil
+	}
 	var firstErr error
 	cmd.Flags().VisitAll(func(fl *pflag.Flag) {
 		if firstErr != nil || fl.Changed || fl.Name == "help" || fl.Name == "config" || fl.Name == "version" {
 			return
 		}
-		keys := make([]string, 0, len(prefixes)+1)
-		for _, p := range prefixes {
-			keys = append(keys, p+"."+fl.Name)
-		}
-		if root.Lookup(fl.Name) == fl {
-			keys = append(keys, fl.Name)
-		}
-		for _, k := range keys {
-			env := "NODENET_" + envName(k)
-			if v, ok := c.env[env]; ok {
-				if err := cmd.Flags().Set(fl.Name, v); err != nil {
-					firstErr = usageErrorf("environment %s=%q: %v", env, v, err)
-				}
-				return
-			}
-		}
-		for _, k := range keys {
-			e, ok := c.keys[k]
-			if !ok {
+		for _, k := range configKeys(cmd, fl) {
+			if !c.v.IsSet(k) {
 				continue
 			}
-			for _, v := range e.values {
-				if err := cmd.Flags().Set(fl.Name, v); err != nil {
-					firstErr = c.lineError(e.line, "%s: %v", k, err)
-					return
-				}
-			}
+			firstErr = c.set(cmd, fl, k, c.v.Get(k))
 			return
 		}
 	})
 	if firstErr != nil {
 		return firstErr
 	}
-	return c.checkUnknown(cmd, prefixes)
+	return c.checkKeys(cmd, warn, tree)
 }
 
-// checkUnknown refuses a key in the running command's own section that
-// names no flag: a typo in a config file must not be silently ignored.
-func (c *configSource) checkUnknown(cmd *cobra.Command, prefixes []string) error {
-	if len(prefixes) == 0 {
+// set gives flag fl the value val of key k, each item of a list in turn
+// (a repeatable flag).
+func (c *configSource) set(cmd *cobra.Command, fl *pflag.Flag, k string, val any) error {
+	env := "NODENET_" + envName(k)
+	if _, fromEnv := c.env[env]; fromEnv || !c.v.InConfig(k) {
+		s, _ := configScalar(val) // a variable is a string
+		if err := cmd.Flags().Set(fl.Name, s); err != nil {
+			return usageErrorf("environment %s: invalid argument %q: %s", env, s, flagAccepts(fl, err))
+		}
 		return nil
 	}
-	section := prefixes[0] + "."
-	var unknown []string
-	for k := range c.keys {
-		rest, ok := strings.CutPrefix(k, section)
+	items, ok := val.([]any)
+	if !ok {
+		items = []any{val}
+	}
+	for _, item := range items {
+		s, ok := configScalar(item)
 		if !ok {
+			return c.keyError(k, "want a single value or a list of values")
+		}
+		if err := cmd.Flags().Set(fl.Name, s); err != nil {
+			return c.keyError(k, "invalid argument %q: %s", s, flagAccepts(fl, err))
+		}
+	}
+	return nil
+}
+
+// keyError is a usage error naming the file, the key's line when the file
+// is YAML, and the key.
+func (c *configSource) keyError(k, format string, a ...any) error {
+	return usageErrorf("%s%s: %s", c.where(k), k, fmt.Sprintf(format, a...))
+}
+
+func (c *configSource) where(k string) string {
+	if line, ok := c.lines[k]; ok {
+		return fmt.Sprintf("config file %s: line %d: ", c.path, line)
+	}
+	return fmt.Sprintf("config file %s: ", c.path)
+}
+
+// checkKeys refuses a key in the running command's own section that names
+// no flag (connect.timout when connect runs): a typo there must not be
+// silently ignored. Any other key of the file that no command reads (a
+// top-level key that is not a flag of the root, a section naming no
+// command, a key in another command's section that is no flag of it or of
+// its subcommands) is ignored with a warning naming the key and the file.
+// Keys of other commands that name their flags are what a shared config
+// file is for, and are not mentioned.
+func (c *configSource) checkKeys(cmd *cobra.Command, warn io.Writer, tree func() *cobra.Command) error {
+	if c.path == "" {
+		return nil
+	}
+	root := tree()
+	own := ""
+	if cmd.HasParent() {
+		own = strings.ReplaceAll(strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" "), " ", ".") + "."
+	}
+	var unknown, ignored []string
+	for _, k := range c.v.AllKeys() {
+		if !c.v.InConfig(k) || knownConfigKey(root, k) {
 			continue
 		}
-		name, _, _ := strings.Cut(rest, ".")
-		if cmd.Flags().Lookup(name) == nil && !hasSubcommand(cmd, name) {
+		if own != "" && strings.HasPrefix(k, own) {
 			unknown = append(unknown, k)
+		} else {
+			ignored = append(ignored, k)
 		}
+	}
+	sort.Strings(ignored)
+	for _, k := range ignored {
+		fmt.Fprintf(warn, "nodenet: warning: %sunknown key %s, ignored\n", c.where(k), k)
 	}
 	if len(unknown) == 0 {
 		return nil
 	}
 	sort.Strings(unknown)
-	return c.lineError(c.keys[unknown[0]].line, "unknown key %s", strings.Join(unknown, ", "))
+	return usageErrorf("%sunknown key %s", c.where(unknown[0]), strings.Join(unknown, ", "))
 }
 
-func hasSubcommand(cmd *cobra.Command, name string) bool {
-	for _, s := range cmd.Commands() {
-		if s.Name() == name {
+// configTopLevel are the keys of the file that are no command's flag.
+var configTopLevel = map[string]bool{"blocklist": true}
+
+// knownConfigKey tells whether some command reads key: a top-level key is
+// a flag of the root or one of configTopLevel; <path>.<flag> names a
+// command by its path and a flag of it or of one of its subcommands (whose
+// keys fall back to their parents' sections).
+func knownConfigKey(root *cobra.Command, key string) bool {
+	parts := strings.Split(key, ".")
+	if len(parts) == 1 {
+		return configTopLevel[key] || isConfigFlag(root.PersistentFlags().Lookup(key))
+	}
+	c := root
+	for _, p := range parts[:len(parts)-1] {
+		if c = subcommand(c, p); c == nil {
+			return false
+		}
+	}
+	return hasConfigFlag(c, parts[len(parts)-1])
+}
+
+func hasConfigFlag(c *cobra.Command, name string) bool {
+	if isConfigFlag(c.Flags().Lookup(name)) || isConfigFlag(c.Root().PersistentFlags().Lookup(name)) {
+		return true
+	}
+	for _, s := range c.Commands() {
+		if hasConfigFlag(s, name) {
 			return true
 		}
 	}
 	return false
+}
+
+// isConfigFlag tells whether fl may be set from the config: every flag but
+// --help, --version and --config.
+func isConfigFlag(fl *pflag.Flag) bool {
+	return fl != nil && fl.Name != "help" && fl.Name != "version" && fl.Name != "config"
+}
+
+func subcommand(cmd *cobra.Command, name string) *cobra.Command {
+	for _, s := range cmd.Commands() {
+		if s.Name() == name {
+			return s
+		}
+	}
+	return nil
 }
 
 // envName is a config key as an environment variable's suffix:

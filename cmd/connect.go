@@ -6,7 +6,9 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -41,6 +43,7 @@ type ConnectOptions struct {
 	RST            bool
 	BlockRules     []string
 	BlockListFile  string
+	TLS            TLSFlags
 }
 
 // NewCmdConnect builds `nodenet connect`.
@@ -56,9 +59,17 @@ what the socket sends goes to stdout, byte for byte. HOST defaults to
 localhost, as in Node's net.connect.
 
 When stdin ends, nodenet half-closes (sends FIN) and goes on printing until
-the peer ends. When the peer ends first, the connection ends too if stdin is
-a terminal; otherwise nodenet goes on sending stdin until its end, so that
-nothing is truncated (--allow-half-open=true|false forces either).`,
+the peer ends. Servers such as nginx, ncat -l and nc -N -l stop their answer
+when they see the FIN, so it waits while the peer may still be answering: it
+goes once the peer has ended, or has been quiet for 100ms after a request it
+has not begun to answer, or for 500ms once it is answering (stdin /dev/null:
+only receiving). After an upload (64 KiB or more) or an empty stdin other than
+/dev/null it goes at once; --no-shutdown never sends it.
+
+When the peer ends first, the connection ends too if stdin is a terminal;
+otherwise nodenet goes on sending stdin until its end, so that nothing is
+truncated (--allow-half-open=true|false forces either). When stdout's reader
+goes away (| head), nodenet exits quietly with status 141, as cat and nc do.`,
 		Example: `  # The Node docs' "telnet localhost 8124" step
   nodenet connect 8124
 
@@ -108,6 +119,9 @@ nothing is truncated (--allow-half-open=true|false forces either).`,
 				}
 				opts.Send = &s
 			}
+			if err := opts.TLS.check(cmd); err != nil {
+				return err
+			}
 			if opts.TOS < 0 || opts.TOS > 255 {
 				return usageErrorf("--tos %d: want 0 to 255", opts.TOS)
 			}
@@ -147,6 +161,7 @@ nothing is truncated (--allow-half-open=true|false forces either).`,
 	fl.BoolVar(&opts.RST, "rst", false, "close with a TCP RST instead of a FIN (resetAndDestroy)")
 	fl.StringArrayVar(&opts.BlockRules, "block", nil, "refuse to connect to `RULE` (address, A-B, NET/PREFIX or a Node rule); repeatable")
 	fl.StringVar(&opts.BlockListFile, "blocklist", "", "refuse to connect to the addresses of rule `FILE`")
+	addTLSFlags(fl, &opts.TLS, false)
 	cmd.MarkFlagsMutuallyExclusive("zero", "send")
 	return cmd
 }
@@ -160,9 +175,13 @@ func connectRun(ctx context.Context, opts *ConnectOptions) error {
 	if err != nil {
 		return err
 	}
+	tc, err := opts.TLS.clientContext(opts.IO.ErrOut)
+	if err != nil {
+		return err
+	}
 	l := opts.Events
 	var timedOut bool
-	hooks := socketHooks(l, nil)
+	hooks := withSecureConnect(l, socketHooks(l, nil), tc)
 	if opts.Timeout > 0 {
 		onTimeout := func(s *netcore.Socket) {
 			// First idle period: end our side; second: give up.
@@ -199,12 +218,21 @@ func connectRun(ctx context.Context, opts *ConnectOptions) error {
 		KeepAliveInitialDelay:          opts.KeepAlive.Delay,
 		TypeOfService:                  opts.TOS,
 		Hooks:                          hooks,
+		TLS:                            tc,
 	}
 	if bl != nil {
 		copts.BlockList = bl
 	}
 	sigs, stopSignals := signals()
 	defer stopSignals()
+	// A write to a closed stdout then fails with EPIPE, which the relay
+	// reports (status 141, quietly), on every copy path: otherwise Go's
+	// runtime kills the process with SIGPIPE when the copy goes through
+	// os.Stdout.Write, and a splice(2) gets EPIPE. A caught signal, unlike
+	// an ignored one, is not passed on to programs we start.
+	pipe := make(chan os.Signal, 1)
+	signal.Notify(pipe, syscall.SIGPIPE)
+	defer signal.Stop(pipe)
 
 	sock, err := dialWithRetry(ctx, opts, copts, sigs)
 	if err != nil {
@@ -230,7 +258,7 @@ func connectRun(ctx context.Context, opts *ConnectOptions) error {
 	}
 	done := make(chan error, 1)
 	go func() {
-		done <- netcore.Relay(sock, in, opts.IO.Out, netcore.RelayOptions{NoShutdown: opts.NoShutdown})
+		done <- netcore.Relay(sock, in, opts.IO.Out, netcore.RelayOptions{NoShutdown: opts.NoShutdown, EndGrace: netcore.DefaultEndGrace})
 	}()
 	select {
 	case err = <-done:
@@ -245,19 +273,32 @@ func connectRun(ctx context.Context, opts *ConnectOptions) error {
 	if err != nil && timedOut && (errors.Is(err, net.ErrClosed) || isErrno(err, "EPIPE")) {
 		return nil // we ended an idle connection, as asked
 	}
+	return outputClosed(err)
+}
+
+// outputClosed turns a relay's "write EPIPE" on stdout (the reader of a
+// pipe has gone, as in `nodenet connect ... | head -c 100`) into what cat
+// and nc show: nothing, and the status a shell reports for a process
+// ended by SIGPIPE, 141. Other errors are returned as they are.
+func outputClosed(err error) error {
+	var oe *netcore.OutputError
+	if errors.As(err, &oe) && oe.Err.Code == "EPIPE" {
+		return exitSignal(syscall.SIGPIPE)
+	}
 	return err
 }
 
 // dialWithRetry connects, retrying until --wait passes when it is set;
 // --connect-timeout bounds each attempt. A signal gives up at once.
 func dialWithRetry(ctx context.Context, opts *ConnectOptions, copts netcore.ConnectOptions, sigs <-chan os.Signal) (*netcore.Socket, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var sig os.Signal
+	// The signal travels as the context's cause: the goroutine that reads
+	// it and the loop share nothing else.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	go func() {
 		select {
-		case sig = <-sigs:
-			cancel()
+		case sig := <-sigs:
+			cancel(signalCause{sig})
 		case <-ctx.Done():
 		}
 	}()
@@ -273,8 +314,8 @@ func dialWithRetry(ctx context.Context, opts *ConnectOptions, copts netcore.Conn
 		if err == nil {
 			return sock, nil
 		}
-		if sig != nil || ctx.Err() != nil {
-			return nil, exitSignal(sig)
+		if ctx.Err() != nil {
+			return nil, exitSignal(signalOf(ctx))
 		}
 		if opts.Wait == 0 || time.Now().Add(pause).After(deadline) || !retryable(err) {
 			return nil, err
@@ -284,10 +325,24 @@ func dialWithRetry(ctx context.Context, opts *ConnectOptions, copts netcore.Conn
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return nil, exitSignal(sig)
+			return nil, exitSignal(signalOf(ctx))
 		}
 		pause = min(2*pause, time.Second)
 	}
+}
+
+// signalCause cancels a context because a signal came.
+type signalCause struct{ sig os.Signal }
+
+func (c signalCause) Error() string { return "signal: " + c.sig.String() }
+
+// signalOf is the signal that cancelled ctx, or nil.
+func signalOf(ctx context.Context) os.Signal {
+	var c signalCause
+	if errors.As(context.Cause(ctx), &c) {
+		return c.sig
+	}
+	return nil
 }
 
 // retryable reports whether --wait should try again after err: the

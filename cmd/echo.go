@@ -89,6 +89,9 @@ second one closes them at once.`,
 			if err := opts.ServerFlags.parse(args); err != nil {
 				return err
 			}
+			if err := opts.TLS.check(cmd); err != nil {
+				return err
+			}
 			g, err := unescape(greeting)
 			if err != nil {
 				return usageErrorf("--greeting: %v", err)
@@ -140,6 +143,9 @@ func echoRun(ctx context.Context, opts *EchoOptions) error {
 	}
 	so.Engine = opts.Engine
 	so.Hooks, so.SocketHooks = serverEvents(opts.Factory, opts.Events, true)
+	if err := opts.withTLS(opts.Factory, opts.Events, &so); err != nil {
+		return err
+	}
 	srv := netcore.NewEchoServer(so, netcore.EchoOptions{Greeting: opts.Greeting})
 	srv.SetMaxConnections(opts.MaxConnections)
 	lo, err := opts.listenOptions()

@@ -23,6 +23,7 @@ func runIsipArgv(t *testing.T, argv []string, stdinTTY bool, environ []string) (
 	var out, errOut bytes.Buffer
 	ios := Test(strings.NewReader(""), &out, &errOut)
 	ios.SetTTY(stdinTTY, false)
+	setenv(t, environ) // viper reads NODENET_* from the process environment
 	environ = append([]string{"XDG_CONFIG_HOME=" + t.TempDir()}, environ...)
 	f := NewFactory(ios)
 	f.Getenv = envLookup(environ)

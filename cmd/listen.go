@@ -33,6 +33,7 @@ type ServerFlags struct {
 	BlockListFile  string
 	ReadableAll    bool
 	WritableAll    bool
+	TLS            TLSFlags
 }
 
 // addServerFlags registers the shared server flags on fl.
@@ -53,6 +54,7 @@ func addServerFlags(fl *pflag.FlagSet, o *ServerFlags) {
 	fl.StringVar(&o.BlockListFile, "blocklist", "", "close connections from the addresses of rule `FILE`")
 	fl.BoolVar(&o.ReadableAll, "readable-all", false, "IPC: make the socket file readable by all users")
 	fl.BoolVar(&o.WritableAll, "writable-all", false, "IPC: make the socket file writable by all users")
+	addTLSFlags(fl, &o.TLS, true)
 }
 
 // parse fills the endpoint from the arguments and checks the flags.
@@ -176,6 +178,9 @@ end; a second one closes them at once.`,
 			if err := opts.ServerFlags.parse(args); err != nil {
 				return err
 			}
+			if err := opts.TLS.check(cmd); err != nil {
+				return err
+			}
 			if !cmd.Flags().Changed("allow-half-open") {
 				opts.AllowHalfOpen = !f.IO.StdinIsTTY()
 			}
@@ -199,6 +204,9 @@ func listenRun(ctx context.Context, opts *ListenOptions) error {
 		return err
 	}
 	so.Hooks, so.SocketHooks = serverEvents(opts.Factory, opts.Events, false)
+	if err := opts.withTLS(opts.Factory, opts.Events, &so); err != nil {
+		return err
+	}
 	var srv *netcore.Server
 	result := make(chan error, 1)
 	if opts.KeepOpen {
@@ -214,7 +222,7 @@ func listenRun(ctx context.Context, opts *ListenOptions) error {
 			if errors.Is(err, net.ErrClosed) {
 				err = nil // destroyed by a signal or by --timeout, as asked
 			}
-			result <- err
+			result <- outputClosed(err)
 		})
 		srv.SetMaxConnections(1)
 	}

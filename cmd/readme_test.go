@@ -6,6 +6,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -19,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nodenet/nodenet/netcore/tlstest"
 )
 
 // Every example in the README is run by a test: TestREADMEExamples runs
@@ -111,6 +115,15 @@ var readmeExamples = map[string]readmeExample{
 	"nodenet block list":                                             {stdout: "Subnet: IPv4 10.0.0.0/8\nRange: IPv4 192.168.1.10-192.168.1.20\n"},
 	"nodenet echo 8124 --blocklist ~/.config/nodenet/blocklist.json": {stderr: readmeListeningTCP},
 
+	// TLS: a server with its certificate, verified by the client (the
+	// files are written by readmeTLSFiles); a self-signed server, pinned.
+	"nodenet echo --tls --cert server.pem --key server.key 8443": {stderr: readmeListeningTCP},
+	"nodenet connect --tls --ca ca.pem 8443":                     {stdin: "hi\n", stdout: "hello\r\nhi\n"},
+	"nodenet echo --tls 8443": {
+		stderr: `^tls: self-signed certificate sha256:([0-9A-F]{2}:){31}[0-9A-F]{2}\nlistening on 127\.0\.0\.1:\d+\n$`,
+	},
+	readmeTLSPinLine: {stdin: "hi\n", stdout: "hello\r\nhi\n"},
+
 	// Events as JSON on stderr; stdout is still the data.
 	`nodenet --events json connect 8124 --send 'hi\n'`: {
 		stdout: "hello\r\nhi\n",
@@ -139,6 +152,7 @@ var readmeStandInEcho = readmeExample{stderr: readmeListeningTCP}
 
 func TestREADMEExamples(t *testing.T) {
 	nodenetPath(t) // fail at once, not per line, when it is missing
+	readmeTLSFiles(t)
 	blocks := readmeBlocks(t, filepath.Join("..", "README.md"))
 
 	// Every line has an expectation, and every expectation a line.
@@ -285,7 +299,8 @@ func runREADMEBlock(t *testing.T, lines []readmeLine, carried []*readmeServer) (
 			if s != nil {
 				started = append(started, s)
 			}
-			b.run(t, l, readmeDial(t, l, line, endpoint, b.servers), want)
+			line = readmeDial(t, l, line, endpoint, b.servers)
+			b.run(t, l, readmePin(t, l, line, b.servers[readmeKey(endpoint)]), want)
 		default:
 			b.run(t, l, line, want)
 		}
@@ -373,6 +388,65 @@ func readmeDial(t *testing.T, l readmeLine, line, endpoint string, servers map[s
 		return readmeReplaceField(line, endpoint, bound)
 	}
 	return readmeReplaceField(line, endpoint, net.JoinHostPort(host, bound))
+}
+
+// readmeKey is the key of a client's server: the port of its endpoint,
+// or its socket path.
+func readmeKey(endpoint string) string {
+	if _, port := readmeHostPort(endpoint); port != "" {
+		return port
+	}
+	return endpoint
+}
+
+// readmeTLSPinLine pins the README's example fingerprint; the test puts
+// the certificate of the server it started in its place (readmePin).
+const readmeTLSPinLine = "nodenet connect --tls --pin sha256:5C:18:98:B7:67:1D:0E:CD:64:17:27:2A:AF:C5:D4:E6:50:87:B4:8A:94:9D:84:EB:3A:0E:64:CC:C9:94:09:AC 8443"
+
+// readmePin puts the fingerprint of the certificate s presents in place
+// of the README's example one, as a user copies the one their server
+// printed.
+func readmePin(t *testing.T, l readmeLine, line string, s *readmeServer) string {
+	t.Helper()
+	re := regexp.MustCompile(`sha256:([0-9A-F]{2}:){31}[0-9A-F]{2}`)
+	if !re.MatchString(line) {
+		return line
+	}
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: readmeTimeout}, "tcp", s.addr, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // it reads the fingerprint
+	if err != nil {
+		t.Fatalf("README.md:%d: reading the server's certificate: %v", l.n, err)
+	}
+	sum := sha256.Sum256(c.ConnectionState().PeerCertificates[0].Raw)
+	c.Close()
+	hexes := make([]string, len(sum))
+	for i, b := range sum {
+		hexes[i] = fmt.Sprintf("%02X", b)
+	}
+	return re.ReplaceAllString(line, "sha256:"+strings.Join(hexes, ":"))
+}
+
+// readmeTLSFiles gives the TLS example its certificate files: a CA, and
+// a certificate for localhost that it issued, written before the lines
+// run.
+func readmeTLSFiles(t *testing.T) {
+	t.Helper()
+	f, err := tlstest.Make(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(name string) string {
+		b, err := os.ReadFile(f.Path(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	srv := readmeExamples["nodenet echo --tls --cert server.pem --key server.key 8443"]
+	srv.files = map[string]string{"server.pem": read("leaf.pem"), "server.key": read("leaf.key")}
+	readmeExamples["nodenet echo --tls --cert server.pem --key server.key 8443"] = srv
+	cli := readmeExamples["nodenet connect --tls --ca ca.pem 8443"]
+	cli.files = map[string]string{"ca.pem": read("ca.pem")}
+	readmeExamples["nodenet connect --tls --ca ca.pem 8443"] = cli
 }
 
 // readmeReplaceField replaces the first whitespace-separated field old of

@@ -222,3 +222,48 @@ func TestNodeAbstractClient(t *testing.T) {
 		t.Errorf("node received %q, want %q", out, reversed(payload))
 	}
 }
+
+// TestNodeV20AbstractServer: Node v20 binds '\0name' padded with NULs to
+// the whole of sun_path (@name@@@@... in /proc/net/unix), a different name
+// to the kernel than v26's exact one. Dial tries the exact name, then
+// the padded one, and reaches it: it was ECONNREFUSED.
+func TestNodeV20AbstractServer(t *testing.T) {
+	node := nodetest.Node20(t)
+	name := abstractName(t)
+	startNode(t, node, strings.Replace(docsEchoServer, "PATH", jsString("\x00"+name), 1))
+	padded, ok := PaddedAbstract("@" + name)
+	if !ok {
+		t.Fatal("no padded form")
+	}
+	found := false
+	for _, p := range procNetUnix(t) {
+		found = found || p == strings.ReplaceAll(padded, "\x00", "@")
+	}
+	if !found {
+		t.Errorf("node v20's socket is not @%s padded with NULs in /proc/net/unix", name)
+	}
+	dialDocsEcho(t, "@"+name, []byte("to node v20"))
+}
+
+func TestPaddedAbstract(t *testing.T) {
+	for _, tt := range []struct {
+		path string
+		ok   bool
+	}{
+		{"@a", true},
+		{"\x00a", true},
+		{"@" + strings.Repeat("x", 106), true},
+		{"@" + strings.Repeat("x", 107), false}, // fills sun_path already
+		{"/tmp/a.sock", false},
+		{"./@a", false},
+	} {
+		p, ok := PaddedAbstract(tt.path)
+		if ok != tt.ok {
+			t.Errorf("PaddedAbstract(%q) ok = %v, want %v", tt.path, ok, tt.ok)
+			continue
+		}
+		if ok && (len(p) != 108 || p[0] != '@' || p[1:len(tt.path)] != tt.path[1:] || strings.Trim(p[len(tt.path):], "\x00") != "") {
+			t.Errorf("PaddedAbstract(%q) = %q", tt.path, p)
+		}
+	}
+}

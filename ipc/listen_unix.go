@@ -139,10 +139,15 @@ func (lc *ListenConfig) Listen(ctx context.Context, path string) (*Listener, err
 		return nil, opError("listen", "unix", path, err)
 	}
 	f.Close()
+	shown := Display(path)
+	if IsAbstract(path) {
+		// A name padded as Node v20 pads it is shown as the name.
+		shown = strings.TrimRight(shown, "\x00")
+	}
 	return &Listener{
 		ln:   ln,
-		addr: &net.UnixAddr{Name: Display(path), Net: "unix"},
-		path: Display(path),
+		addr: &net.UnixAddr{Name: shown, Net: "unix"},
+		path: shown,
 		file: file,
 	}, nil
 }
@@ -381,6 +386,11 @@ func (f *socketFile) remove() error {
 // io.Copy from an *os.File uses sendfile(2) on Linux. Errors are
 // *net.OpError (Op "dial") wrapping the syscall.Errno: ENOENT when there is
 // no such file, ECONNREFUSED when nobody listens.
+//
+// An abstract name that nobody listens on is tried again in the form Node
+// v20 binds it (see PaddedAbstract), so that a client reaches a Node v20
+// server as well as a v26 one without knowing which it is; when neither
+// answers, the error is the exact name's.
 func Dial(ctx context.Context, path string) (net.Conn, error) {
 	if err := checkPath(path); err != nil {
 		return nil, opError("dial", "unix", path, err)
@@ -388,5 +398,26 @@ func Dial(ctx context.Context, path string) (net.Conn, error) {
 	// Go's net package reads @name as an abstract name on Linux; Node's
 	// \0name is the same name.
 	var d net.Dialer
-	return d.DialContext(ctx, "unix", Display(path))
+	c, err := d.DialContext(ctx, "unix", Display(path))
+	if err != nil && errors.Is(err, syscall.ECONNREFUSED) {
+		if padded, ok := PaddedAbstract(path); ok {
+			if pc, perr := d.DialContext(ctx, "unix", Display(padded)); perr == nil {
+				return pc, nil
+			}
+		}
+	}
+	return c, err
+}
+
+// PaddedAbstract returns the abstract name that Node v20 really binds and
+// connects to for path: its libuv passes the whole of sun_path as the
+// address, so "\0name" becomes the name followed by NULs up to 107 bytes (ss and /proc/net/unix show @name@@@@...). Node v26,
+// like nodenet, uses the name's exact length, and the two are different
+// names to the kernel. ok is false when path is not an abstract name, or
+// fills sun_path already, or the platform has no abstract names.
+func PaddedAbstract(path string) (padded string, ok bool) {
+	if !abstractSupported || !IsAbstract(path) || len(path) > maxAbstractLen {
+		return "", false
+	}
+	return "@" + path[1:] + strings.Repeat("\x00", maxAbstractLen+1-len(path)), true
 }

@@ -97,3 +97,6 @@ func FileListener(fd int) (net.Listener, error) {
 func SystemdListeners() ([]SystemdListener, error) {
 	return nil, fmt.Errorf("systemd socket activation does not exist on Windows: %w", ErrNoListenFDs)
 }
+
+// PaddedAbstract: Windows has no abstract names.
+func PaddedAbstract(string) (string, bool) { return "", false }

@@ -51,6 +51,10 @@ type ConnectOptions struct {
 	Hooks *SocketHooks
 	// Resolver looks host names up; nil means net.DefaultResolver.
 	Resolver *net.Resolver
+	// TLS, when set, speaks TLS on the connection (Node's tls.connect):
+	// the handshake follows 'connect' within ctx, then OnSecureConnect
+	// fires. A failed handshake or verification is the error of Connect.
+	TLS *TLSContext
 }
 
 // DefaultAttemptTimeout is Node's autoSelectFamilyAttemptTimeout.
@@ -76,7 +80,7 @@ func Connect(ctx context.Context, opts ConnectOptions) (*Socket, error) {
 		if err != nil {
 			return nil, pathError(err, "connect", opts.Path)
 		}
-		return connected(c, opts, hooks), nil
+		return secured(ctx, connected(c, opts, hooks), opts)
 	}
 	if opts.Port < 0 || opts.Port > 65535 {
 		return nil, badPortError("Port", strconv.Itoa(opts.Port))
@@ -158,7 +162,7 @@ func Connect(ctx context.Context, opts ConnectOptions) (*Socket, error) {
 		attemptTimedOut := err != nil && ctx.Err() == nil && (actx.Err() != nil || isTimeout(err))
 		cancel()
 		if err == nil {
-			return connected(c, opts, hooks), nil
+			return secured(ctx, connected(c, opts, hooks), opts)
 		}
 		if ctx.Err() != nil {
 			// The caller's deadline (--connect-timeout) or cancellation.
@@ -204,6 +208,19 @@ func connected(c net.Conn, opts ConnectOptions, hooks *SocketHooks) *Socket {
 	return s
 }
 
+// secured runs the TLS handshake when opts ask for TLS; the socket is
+// closed when it fails.
+func secured(ctx context.Context, s *Socket, opts ConnectOptions) (*Socket, error) {
+	if opts.TLS == nil {
+		return s, nil
+	}
+	if err := opts.TLS.secure(ctx, s, opts.Host); err != nil {
+		s.conn.Close() //nolint:errcheck // the handshake's error is the one to report
+		return nil, err
+	}
+	return s, nil
+}
+
 // dialOne makes one connection attempt.
 func dialOne(ctx context.Context, addr netip.Addr, port int, local netip.Addr, localPort int) (net.Conn, error) {
 	d := net.Dialer{KeepAlive: -1} // Node's default: keep-alive off until asked
@@ -215,7 +232,18 @@ func dialOne(ctx context.Context, addr netip.Addr, port int, local netip.Addr, l
 		d.LocalAddr = la
 	}
 	network := "tcp4"
-	if addr.Is6() {
+	switch {
+	case addr.Is4In6():
+		// Node dials an IPv4-mapped address ("::ffff:127.0.0.1") on an
+		// IPv6 socket, which the kernel connects over IPv4, and reports
+		// both ends in that form. Go takes such an address for IPv4 and
+		// refuses it on "tcp6"; on "tcp" it opens an IPv6 socket (not
+		// IPv6-only) when the local address is IPv6.
+		network = "tcp"
+		if d.LocalAddr == nil {
+			d.LocalAddr = &net.TCPAddr{IP: net.IPv6unspecified}
+		}
+	case addr.Is6():
 		network = "tcp6"
 	}
 	return d.DialContext(ctx, network, netip.AddrPortFrom(addr, uint16(port)).String())

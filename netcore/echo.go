@@ -136,13 +136,29 @@ func Echo(c net.Conn, opts *EchoOptions) (read, written int64, err error) {
 	return read, written, err
 }
 
-// echoPlain is Echo's loop for a net.Conn that offers no raw descriptor.
-// It holds a buffer while it waits in Read, which cannot be helped.
+// echoPlainSmall is what echoPlain reads into while it waits: a TLS
+// connection or a named pipe that has nothing to say holds this, not a
+// pooled buffer.
+const echoPlainSmall = 512
+
+// echoPlain is Echo's loop for a net.Conn that offers no raw descriptor
+// (TLS, a named pipe, a connection whose hooks watch each chunk). Its
+// waits in Read hold a small buffer of the connection's own; a read that
+// fills it is bulk traffic, and the loop takes a pooled buffer until a
+// read comes back short again.
 func echoPlain(c net.Conn, o *EchoOptions) (read, written int64, err error) {
-	b := getBuf(false)
-	defer putBuf(b)
-	buf := *b
+	small := make([]byte, echoPlainSmall)
+	var pooled *[]byte
+	defer func() {
+		if pooled != nil {
+			putBuf(pooled)
+		}
+	}()
 	for {
+		buf := small
+		if pooled != nil {
+			buf = *pooled
+		}
 		n, rerr := c.Read(buf)
 		if n > 0 {
 			read += int64(n)
@@ -152,6 +168,13 @@ func echoPlain(c net.Conn, o *EchoOptions) (read, written int64, err error) {
 			if werr != nil {
 				return read, written, werr
 			}
+		}
+		switch {
+		case pooled == nil && n == len(small):
+			pooled = getBuf(false)
+		case pooled != nil && n < len(*pooled):
+			putBuf(pooled)
+			pooled = nil
 		}
 		if rerr != nil {
 			if errors.Is(rerr, io.EOF) {

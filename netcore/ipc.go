@@ -14,7 +14,8 @@ func dialPath(ctx context.Context, path string) (net.Conn, error) {
 	return ipc.Dial(ctx, path)
 }
 
-// listenPath listens on an IPC endpoint. A stale socket file (one that
+// listenPath listens on an IPC endpoint: one listener, or two for a
+// Linux abstract name (its exact form and Node v20's padded one). A stale socket file (one that
 // refuses connections) is removed and reused, reported through
 // onStaleRemoved; a live socket, or a path that is not a socket, fails
 // with EADDRINUSE and is left as it is.
@@ -33,7 +34,20 @@ func listenPath(ctx context.Context, lo ListenOptions, onStaleRemoved func(strin
 	if err != nil {
 		return nil, pathError(err, "listen", lo.Path)
 	}
-	return []net.Listener{ln}, nil
+	lns := []net.Listener{ln}
+	if padded, ok := ipc.PaddedAbstract(lo.Path); ok {
+		// Node v20 binds and connects to an abstract name padded with
+		// NULs, Node v26 to the exact name: both are bound, so that
+		// clients of either reach the server. The first is the address
+		// the server reports; a padded name in use fails as the name.
+		pl, err := lc.Listen(ctx, padded)
+		if err != nil {
+			ln.Close()
+			return nil, pathError(err, "listen", lo.Path)
+		}
+		lns = append(lns, pl)
+	}
+	return lns, nil
 }
 
 // pathError names an IPC failure as Node does: "connect ENOENT

@@ -97,7 +97,8 @@ type ServerHooks struct {
 	// of a connection finished (ServerOptions.TLS).
 	OnSecureConnection func(*Socket)
 	// OnTLSClientError is Node's 'tlsClientError': a client failed the
-	// TLS handshake; the connection is closed after the call.
+	// TLS handshake, with Node's code for the failure (HandshakeError);
+	// the connection is closed after the call.
 	OnTLSClientError func(*Socket, error)
 	// OnDrop is Node's 'drop': a connection closed at once because
 	// MaxConnections were open.
@@ -671,7 +672,7 @@ func (s *Server) handshake(sock *Socket) bool {
 	stop()
 	if err != nil {
 		if s.opts.Hooks.OnTLSClientError != nil {
-			s.opts.Hooks.OnTLSClientError(sock, err)
+			s.opts.Hooks.OnTLSClientError(sock, HandshakeError(err, false))
 		}
 		return false
 	}

@@ -33,6 +33,9 @@ type SocketHooks struct {
 	OnConnectionAttemptTimeout func(Attempt)
 	// OnConnect is Node's 'connect' (and 'ready', which follows it at once).
 	OnConnect func(*Socket)
+	// OnSecureConnect is Node's 'secureConnect': a client's TLS handshake
+	// is done (TLSContext.Info describes it).
+	OnSecureConnect func(*Socket)
 	// OnData is Node's 'data'. Setting it makes the relay copy through a
 	// buffer instead of splice or sendfile, since it must see every chunk.
 	OnData func(s *Socket, p []byte)
@@ -311,10 +314,7 @@ func (s *Socket) End() error {
 // end() does.
 func closeWrite(c net.Conn) error {
 	if tc, ok := c.(*tls.Conn); ok {
-		if err := tc.CloseWrite(); err != nil {
-			return err
-		}
-		c = tc.NetConn()
+		return tlsCloseWrite(tc)
 	}
 	if cw, ok := c.(interface{ CloseWrite() error }); ok {
 		return cw.CloseWrite()
@@ -329,7 +329,8 @@ func (s *Socket) TLSConnectionState() (tls.ConnectionState, bool) {
 	s.mu.Lock()
 	c := s.conn
 	s.mu.Unlock()
-	if tc, ok := c.(*tls.Conn); ok {
+	// A *tls.Conn, or a client's *tlsClientConn around one.
+	if tc, ok := c.(interface{ ConnectionState() tls.ConnectionState }); ok {
 		return tc.ConnectionState(), true
 	}
 	return tls.ConnectionState{}, false
@@ -505,6 +506,11 @@ func addrOf(a net.Addr) Addr {
 		s := ip.WithZone(v.Zone).String()
 		return Addr{Address: s, Family: family, Port: v.Port}
 	case *net.UnixAddr:
+		if v.Name == "@" {
+			// Go shows an unnamed socket (a client's own end) as "@":
+			// it has no path, and the peer's is the one to show.
+			return Addr{}
+		}
 		return Addr{Path: displayPath(v.Name)}
 	case nil:
 		return Addr{}

@@ -53,6 +53,12 @@ type Error struct {
 	// Usage marks an error in what the caller asked for rather than in the
 	// network (a socket path too long, say): the command line exits 2.
 	Usage bool
+
+	// ShowCode prints Code before Message for a code that is neither
+	// Node's own (ERR_*) nor a system error's: OpenSSL's verification
+	// results, whose message alone ("self-signed certificate") hides what
+	// to search for.
+	ShowCode bool
 }
 
 // Error returns Node's message. Node's own errors (ERR_*) are prefixed with
@@ -60,7 +66,7 @@ type Error struct {
 // system errors already start with the syscall and the code, and an error
 // without a code (JSON.parse's SyntaxError) is its message alone.
 func (e *Error) Error() string {
-	if strings.HasPrefix(e.Code, "ERR_") {
+	if strings.HasPrefix(e.Code, "ERR_") || e.ShowCode {
 		return e.Code + ": " + e.Message
 	}
 	return e.Message
