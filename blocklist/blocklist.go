@@ -152,15 +152,18 @@ func (b *BlockList) add(c crule) {
 	case AddressRule:
 		t := b.table()
 		first, second, two := ruleKeys(c.start())
-		slot := t.find(first)
-		if slot < 0 {
+		// As t.set(first, slot), with one lookup.
+		h := keyHash(first)
+		var slot int32
+		if prev := t.findBefore(first, h); prev != noNode {
+			slot = t.nodes[t.nextOf(prev)].slot
+			b.vals[slot] = c.start()
+		} else {
 			slot = int32(len(b.vals))
 			b.vals = append(b.vals, c.start())
 			b.naddr++
-		} else {
-			b.vals[slot] = c.start()
+			t.insert(first, h, slot)
 		}
-		t.set(first, slot)
 		if two {
 			t.set(second, slot)
 		}
@@ -408,22 +411,28 @@ func (b *BlockList) addressOrder() []int32 {
 // Rules returns the rules as Node's blockList.rules does: address rules,
 // then subnets newest first, then ranges newest first.
 func (b *BlockList) Rules() []string {
+	out := make([]string, 0, b.Size())
+	b.eachRule(func(rule []byte) { out = append(out, string(rule)) })
+	return out
+}
+
+// eachRule calls f with each rule string, in Rules' order; the bytes are
+// f's only for the call.
+func (b *BlockList) eachRule(f func(rule []byte)) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	order := b.addressOrder() // unlists
-	out := make([]string, 0, len(order)+len(b.subnets)+len(b.ranges))
 	var buf []byte
 	for _, s := range order {
 		buf = newRule(AddressRule, b.vals[s], ip{}, 0).appendString(buf[:0])
-		out = append(out, string(buf))
+		f(buf)
 	}
 	for _, list := range [][]crule{b.subnets, b.ranges} {
 		for _, c := range slices.Backward(list) {
 			buf = c.appendString(buf[:0])
-			out = append(out, string(buf))
+			f(buf)
 		}
 	}
-	return out
 }
 
 // ToJSON returns the rules, as Node's toJSON does (the same as Rules).

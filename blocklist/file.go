@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -33,30 +34,34 @@ import (
 // *FileError, giving the position of the problem; a bad rule wraps Node's
 // *Error. The BlockList lists the rules in the file's order, and is indexed
 // and ready for concurrent checks.
+//
+// LoadFile reads only a regular file (a link to one is followed) of at most
+// MaxFileSize bytes: anything else is refused without being read, with
+// ErrNotRegular or ErrTooLarge.
 func LoadFile(path string) (*BlockList, error) {
-	f, err := os.Open(path)
+	f, size, err := openRuleFile(path)
 	if err != nil {
-		return nil, &FileError{Path: path, Err: unwrapPath(err)}
+		return nil, &FileError{Path: path, Err: err}
 	}
 	defer f.Close()
 	var data []byte
-	size := 0
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() < 1<<31 {
-		size = int(fi.Size())
-	}
 	if size >= parallelScanMin && runtime.GOMAXPROCS(0) > 1 {
 		var b *BlockList
-		if b, data = loadHalves(f, size); b != nil {
+		if b, data = loadHalves(f, int(size)); b != nil {
 			return b, nil
 		}
 		// data, when not nil, is the whole file, with a problem: Parse
 		// reports it. Otherwise it is read again, in one go.
 	}
 	if data == nil {
-		// ReadAt (above) leaves the offset at the start.
+		// ReadAt (above) leaves the offset at the start. A file that
+		// grows meanwhile is read up to one byte past the limit.
 		buf := bytes.NewBuffer(make([]byte, 0, size+512))
-		if _, err := buf.ReadFrom(f); err != nil {
+		if _, err := buf.ReadFrom(io.LimitReader(f, maxFileSize+1)); err != nil {
 			return nil, &FileError{Path: path, Err: unwrapPath(err)}
+		}
+		if int64(buf.Len()) > maxFileSize {
+			return nil, &FileError{Path: path, Err: tooLarge("the file has more than", maxFileSize)}
 		}
 		data = buf.Bytes()
 	}
@@ -526,7 +531,31 @@ func scanString(s []byte, i int) ([]byte, int, error) {
 
 // Format returns the rule file for b's rules: a JSON array with one rule
 // string per line.
-func Format(b *BlockList) []byte { return FormatRules(b.Rules()) }
+func Format(b *BlockList) []byte {
+	var buf []byte
+	n := 0
+	size := b.Size()
+	b.eachRule(func(rule []byte) {
+		if n == 0 {
+			// Room for most files at once: an IPv4 address rule takes 26
+			// to 34 bytes.
+			buf = make([]byte, 0, 8+size*36)
+			buf = append(buf, "[\n"...)
+		} else {
+			buf = append(buf, ",\n"...)
+		}
+		n++
+		// A rule string holds letters, digits, spaces and ":./-": nothing
+		// JSON escapes.
+		buf = append(buf, "  \""...)
+		buf = append(buf, rule...)
+		buf = append(buf, '"')
+	})
+	if n == 0 {
+		return []byte("[]\n")
+	}
+	return append(buf, "\n]\n"...)
+}
 
 // FormatRules formats rule strings as a rule file does.
 func FormatRules(rules []string) []byte {
@@ -551,26 +580,43 @@ func FormatRules(rules []string) []byte {
 // WriteFile writes b's rules to path atomically: to a new file in the same
 // folder, synced, then renamed over path, and the folder synced, so that a
 // reader sees the old rules or the new ones and a crash loses neither. A
-// file already at path keeps its permissions. Writers that may run at the
-// same time should use Update, which also takes the lock.
+// file already at path keeps its permissions. A symbolic link at path is
+// followed: the file it points to is replaced, and the link stays. Rules
+// that would make a file larger than MaxFileSize are refused
+// (ErrTooLarge), and so is a path that holds something other than a
+// regular file (ErrNotRegular). Writers that may run at the same time
+// should use Update, which also takes the lock (and removes temporary
+// files of writers that died, which may be this one's while it writes).
 func WriteFile(path string, b *BlockList) error {
-	return writeAtomic(path, Format(b))
+	real, err := realPath(path)
+	if err != nil {
+		return &FileError{Path: path, Err: err}
+	}
+	return writeAtomic(path, real, Format(b))
 }
 
-func writeAtomic(path string, data []byte) error {
-	dir, base := filepath.Split(path)
+// writeAtomic writes data to the rule file real, which is path with its
+// links followed; errors name path, as the user gave it.
+func writeAtomic(path, real string, data []byte) error {
+	if int64(len(data)) > maxFileSize {
+		return &FileError{Path: path, Err: tooLarge("the rules would take", int64(len(data)))}
+	}
+	dir, base := filepath.Split(real)
 	if dir == "" {
 		dir = "."
 	}
 	perm := fs.FileMode(0o644) // then the umask
-	old, statErr := os.Stat(path)
+	old, statErr := os.Stat(real)
 	if statErr == nil {
+		if !old.Mode().IsRegular() {
+			return &FileError{Path: path, Err: notRegular(old.Mode())}
+		}
 		perm = old.Mode().Perm()
 	}
 	var f *os.File
 	var err error
 	for range 100 {
-		name := filepath.Join(dir, "."+base+".tmp"+strconv.FormatUint(rand.Uint64(), 36))
+		name := filepath.Join(dir, tempPrefix(base)+strconv.FormatUint(rand.Uint64(), 36))
 		f, err = os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 		if !errors.Is(err, fs.ErrExist) {
 			break
@@ -603,7 +649,7 @@ func writeAtomic(path string, data []byte) error {
 	if err := f.Close(); err != nil {
 		return &FileError{Path: path, Err: unwrapPath(err)}
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := os.Rename(tmp, real); err != nil {
 		return &FileError{Path: path, Err: unwrapPath(err)}
 	}
 	ok = true
@@ -620,15 +666,31 @@ func writeAtomic(path string, data []byte) error {
 // change fails, or the file cannot be read, the file is not written: it
 // stays byte for byte as it was. Concurrent Updates, from any process, each
 // see the rules the one before wrote, so none is lost.
+//
+// A symbolic link at path is followed first: the file it points to is
+// locked, read and replaced, so that updates through the link and through
+// the file share one lock. The lock file itself is never followed: a link
+// or anything but a regular file there is refused. Holding the lock,
+// Update removes the temporary files (".NAME.tmp" and a number) that
+// writers killed before their rename left behind.
 func Update(path string, change func(*BlockList) error) error {
-	unlock, err := lockFile(path + ".lock")
+	real, err := realPath(path)
+	if err != nil {
+		return &FileError{Path: path, Err: err}
+	}
+	unlock, err := lockFile(real + ".lock")
 	if err != nil {
 		return &FileError{Path: path + ".lock", Err: unwrapPath(err)}
 	}
 	defer unlock()
-	b, err := LoadFile(path)
+	removeStaleTemps(real)
+	b, err := LoadFile(real)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
+			var fe *FileError
+			if errors.As(err, &fe) {
+				fe.Path = path
+			}
 			return err
 		}
 		b = New()
@@ -636,5 +698,5 @@ func Update(path string, change func(*BlockList) error) error {
 	if err := change(b); err != nil {
 		return err
 	}
-	return WriteFile(path, b)
+	return writeAtomic(path, real, Format(b))
 }

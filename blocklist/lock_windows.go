@@ -12,6 +12,11 @@ import (
 // creating it, and returns the function that releases it. Windows releases
 // the lock if the process dies; the file is left in place.
 func lockFile(path string) (unlock func(), err error) {
+	// No O_NOFOLLOW here: a link at the lock's path is refused by
+	// looking first.
+	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
+		return nil, notRegular(fi.Mode())
+	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, err

@@ -167,7 +167,7 @@ func ParseRuleFamily(s, family string) (Rule, error) {
 	return c.rule(), nil
 }
 
-func parseRule(s, family string) (crule, error) {
+func parseRule[T text](s T, family string) (crule, error) {
 	detect := family == ""
 	v4 := true
 	if !detect {
@@ -179,22 +179,22 @@ func parseRule(s, family string) (crule, error) {
 	if kind, fam, body, ok := splitNodeRule(s); ok {
 		ruleV4, ok := familyOf(fam)
 		if !ok || fam == "" {
-			return crule{}, errRule(s)
+			return crule{}, errRule(string(s))
 		}
 		if !detect && ruleV4 != v4 {
-			return crule{}, &Error{Code: codeInvalidArgValue, Message: "The argument 'type' is invalid: the rule " + inspectString(s) + " is " + familyName(ruleV4)}
+			return crule{}, &Error{Code: codeInvalidArgValue, Message: "The argument 'type' is invalid: the rule " + inspectString(string(s)) + " is " + familyName(ruleV4)}
 		}
 		return parseBody(kind, body, ruleV4)
 	}
 	kind := AddressRule
 	switch {
-	case strings.Contains(s, "/"):
+	case indexByte(s, '/') >= 0:
 		kind = SubnetRule
-	case strings.Contains(s, "-"):
+	case indexByte(s, '-') >= 0:
 		kind = RangeRule
 	}
 	if detect {
-		v4 = !strings.Contains(s, ":")
+		v4 = indexByte(s, ':') < 0
 	}
 	return parseBody(kind, s, v4)
 }

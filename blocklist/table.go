@@ -144,15 +144,6 @@ func (t *addrTable) findBefore(k ip, h uint64) int32 {
 	}
 }
 
-// find returns the slot of key k, or -1.
-func (t *addrTable) find(k ip) int32 {
-	h := keyHash(k)
-	if prev := t.findBefore(k, h); prev != noNode {
-		return t.nodes[t.nextOf(prev)].slot
-	}
-	return -1
-}
-
 // set maps key k to slot, adding the key if it is new (operator[]).
 func (t *addrTable) set(k ip, slot int32) {
 	h := keyHash(k)
@@ -160,6 +151,12 @@ func (t *addrTable) set(k ip, slot int32) {
 		t.nodes[t.nextOf(prev)].slot = slot
 		return
 	}
+	t.insert(k, h, slot)
+}
+
+// insert adds key k, of hash h, which is not in the table, mapping it to
+// slot.
+func (t *addrTable) insert(k ip, h uint64, slot int32) {
 	if uint64(t.count)+1 > t.nextResize {
 		minBuckets := uint64(t.count) + 1
 		if t.nextResize == 0 {

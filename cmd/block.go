@@ -33,7 +33,15 @@ with a ':' is IPv6. IPv4 and IPv6 meet only through IPv4-mapped addresses:
 
 Changes are atomic and take a lock (FILE.lock), so concurrent runs lose no
 rule. Invalid input is refused with Node's error code, exit status 2, and
-the file is left as it was.`,
+the file is left as it was.
+
+The rule file must be a regular file of at most 16 MiB (over 500,000
+rules): a FIFO, a device, a directory or a larger file is refused without
+being read, and a change that would make the file larger is refused. A
+rule file that is a symbolic link is followed: the file it points to is
+locked and replaced, and the link stays. FILE.lock is never followed: a
+link or anything but a regular file there is refused. A change removes
+the temporary files (.FILE.tmp...) that a killed run left behind.`,
 		Example: `  nodenet block add 203.0.113.7 2001:db8::1
   nodenet block add-range 10.0.0.1 10.0.0.10
   nodenet block add-subnet 192.168.0.0/16
@@ -78,7 +86,7 @@ type blockFlags struct {
 }
 
 func addBlockFlags(cmd *cobra.Command, fl *blockFlags, typeUsage string) {
-	cmd.Flags().StringVar(&fl.file, "file", "", "the rule `file` (default: $NODENET_BLOCKLIST, the config's blocklist, $XDG_CONFIG_HOME/nodenet/blocklist.json)")
+	cmd.Flags().StringVar(&fl.file, "file", "", "the rule `file`, a regular file of at most 16 MiB; a symbolic link is followed (default: $NODENET_BLOCKLIST, the config's blocklist, $XDG_CONFIG_HOME/nodenet/blocklist.json)")
 	cmd.Flags().StringVar(&fl.typ, "type", "", typeUsage)
 	cmd.RegisterFlagCompletionFunc("type", cobra.FixedCompletions([]string{blocklist.IPv4, blocklist.IPv6}, cobra.ShellCompDirectiveNoFileComp)) //nolint:errcheck // the flag exists
 }

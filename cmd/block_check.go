@@ -120,7 +120,7 @@ func blockCheckRun(opts *BlockCheckOptions) error {
 const blockCheckSlack = 64 << 20
 
 const (
-	blockCheckInBuffer  = 256 << 10 // the first read buffer; it grows for longer lines
+	blockCheckInBuffer  = 256 << 10 // the read buffer; a longer line streams through it
 	blockCheckOutBuffer = 64 << 10  // answers are written in pieces of about this
 )
 
@@ -132,6 +132,7 @@ type blockChecker struct {
 	w      io.Writer
 	out    []byte
 	all    bool // every address so far was blocked
+	inBuf  int  // the read buffer's size (blockCheckInBuffer, less in tests)
 }
 
 // answer checks one address: an argument, or a line of the read buffer,
@@ -172,7 +173,11 @@ func (c *blockChecker) flush() error {
 // waits for the next line; with a full pipe a read returns many lines and
 // their answers go out together.
 func (c *blockChecker) stream(r io.Reader) error {
-	buf := make([]byte, blockCheckInBuffer)
+	size := c.inBuf
+	if size < blockCheckHead {
+		size = blockCheckInBuffer
+	}
+	buf := make([]byte, size)
 	start, end := 0, 0 // buf[start:end] is read and not yet answered
 	for {
 		for {
@@ -189,30 +194,138 @@ func (c *blockChecker) stream(r io.Reader) error {
 			}
 			start += i + 1
 		}
-		// Keep the partial line at the front, and make room for it to
-		// grow when it fills the buffer.
+		// Keep the partial line at the front.
 		end = copy(buf, buf[start:end])
 		start = 0
-		if end == len(buf) {
-			buf = append(buf, make([]byte, len(buf))...)
-		}
 		if err := c.flush(); err != nil {
 			return err
+		}
+		if end == len(buf) {
+			// A line as long as the buffer: answered as it streams.
+			var eof bool
+			var err error
+			if end, eof, err = c.longLine(r, buf); err != nil || eof {
+				return err
+			}
+			continue
 		}
 		n, err := r.Read(buf[end:])
 		end += n
 		if err == io.EOF {
 			if end > 0 { // a last line without "\n"
-				line := buf[:end]
-				if line[end-1] == '\r' {
-					line = line[:end-1]
-				}
-				return c.answer(line)
+				return c.answer(trimCR(buf[:end]))
 			}
 			return nil
 		}
 		if err != nil {
 			return err
+		}
+	}
+}
+
+// trimCR drops a "\r" at the end of a line.
+func trimCR(line []byte) []byte {
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		return line[:n-1]
+	}
+	return line
+}
+
+// blockCheckHead is how much of a long line longLine keeps to check: an
+// address is read up to a zone's "%" (the zone is ignored, as libuv
+// ignores it), and an address before one takes at most 45 bytes.
+const blockCheckHead = 128
+
+// longLine answers a line too long for the buffer, which holds its first
+// bytes (buf is full, with no "\n"), reading the rest from r in buf and
+// printing the line as it goes. It returns how many bytes after the
+// line's "\n" it leaves at the front of buf, and whether r has ended
+// with the line.
+// The line is not held: its answer is its head's, with the family read
+// from the whole line (a ':' anywhere makes it IPv6).
+func (c *blockChecker) longLine(r io.Reader, buf []byte) (int, bool, error) {
+	var head [blockCheckHead]byte
+	nhead := 0
+	colon := false
+	cr := false // a "\r" held back: it is not printed if a "\n" follows
+	content := func(p []byte) error {
+		if nhead < len(head) {
+			nhead += copy(head[nhead:], p)
+		}
+		colon = colon || bytes.IndexByte(p, ':') >= 0
+		if c.quiet {
+			return nil
+		}
+		for len(p) > 0 {
+			n := min(len(p), blockCheckOutBuffer)
+			c.out = append(c.out, p[:n]...)
+			p = p[n:]
+			if err := c.flush(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	feed := func(p []byte) error {
+		if len(p) == 0 {
+			return nil
+		}
+		if cr {
+			cr = false
+			if err := content([]byte{'\r'}); err != nil {
+				return err
+			}
+		}
+		if p[len(p)-1] == '\r' {
+			cr, p = true, p[:len(p)-1]
+		}
+		return content(p)
+	}
+	// A "\r" held at the end is not part of the line, before a "\n" or
+	// at the end of the input, as for short lines.
+	finish := func() error {
+		fam := c.family
+		if fam == "" {
+			fam = blocklist.IPv4
+			if colon {
+				fam = blocklist.IPv6
+			}
+		}
+		blocked, _ := c.list.CheckBytes(head[:nhead], fam)
+		c.all = c.all && blocked
+		if c.quiet {
+			return nil
+		}
+		if blocked {
+			c.out = append(c.out, " blocked\n"...)
+		} else {
+			c.out = append(c.out, " allowed\n"...)
+		}
+		return nil
+	}
+	if err := feed(buf); err != nil {
+		return 0, false, err
+	}
+	for {
+		n, rerr := r.Read(buf)
+		if rerr != nil && rerr != io.EOF {
+			return 0, false, rerr
+		}
+		if i := bytes.IndexByte(buf[:n], '\n'); i >= 0 {
+			if err := feed(buf[:i]); err != nil {
+				return 0, false, err
+			}
+			if err := finish(); err != nil {
+				return 0, false, err
+			}
+			// At the end of the input, the next read says so again.
+			return copy(buf, buf[i+1:n]), false, nil
+		}
+		if err := feed(buf[:n]); err != nil {
+			return 0, false, err
+		}
+		if rerr == io.EOF {
+			return 0, true, finish()
 		}
 	}
 }

@@ -1,13 +1,15 @@
 package cmd
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strings"
+	"runtime/debug"
+	"strconv"
+	"unicode/utf8"
 
 	"github.com/nodenet/nodenet/blocklist"
 	"github.com/spf13/cobra"
@@ -43,7 +45,9 @@ START-END, NET/PREFIX, or a Node rule string ("Subnet: IPv4 10.0.0.0/8").
 
 Unlike fromJSON, which skips what it cannot read, import is strict: a
 rule that is not valid refuses the whole import, naming its line, and the
-rule file is left as it was.`,
+rule file is left as it was. So are a line (or a JSON string) longer than
+64 KiB, which no rule is, and more rules than a rule file of 16 MiB holds.
+FILE is read once, as a stream: it may be a pipe.`,
 		Example: `  nodenet block import bad-hosts.txt
   curl -s https://example.com/drop.txt | nodenet block import --replace -`,
 		Args: cobra.ExactArgs(1),
@@ -68,19 +72,24 @@ rule file is left as it was.`,
 }
 
 func blockImportRun(opts *BlockImportOptions) error {
+	// Memory held is the rules read (bounded by the largest rule file) and
+	// one buffer: a soft limit keeps the collector from letting the heap
+	// double behind them.
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(blockImportMemory))
 	name := opts.Source
-	var data []byte
-	var err error
+	var in io.Reader
 	if name == "-" {
 		name = "stdin"
-		data, err = io.ReadAll(opts.IO.In)
+		in = opts.IO.In
 	} else {
-		data, err = os.ReadFile(name)
+		f, err := os.Open(name)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		in = f
 	}
-	if err != nil {
-		return err
-	}
-	rules, err := parseImport(name, data, opts.Type)
+	rules, err := parseImport(name, in, opts.Type)
 	if err != nil {
 		return err
 	}
@@ -88,78 +97,276 @@ func blockImportRun(opts *BlockImportOptions) error {
 		if opts.Replace {
 			b.Reset()
 		}
-		for _, r := range rules {
-			if err := b.Add(r); err != nil {
-				return err // each was checked when read
-			}
-		}
+		b.AddBatch(rules)
 		return nil
 	})
 }
 
+const (
+	// blockImportMaxLine is the longest line, or JSON string, that import
+	// reads: a rule takes less than 100 bytes (an address with a zone
+	// more), and a longer line is refused without being held whole.
+	blockImportMaxLine = 64 << 10
+	// blockImportMemory is the soft memory limit while importing.
+	blockImportMemory = 48 << 20
+	// blockQuoteMax is how much of an input an error message quotes.
+	blockQuoteMax = 64
+	// blockRuleFileMin is the fewest bytes a rule takes in a rule file:
+	// `  "Address: IPv4 0.0.0.0",` and a newline.
+	blockRuleFileMin = 26
+)
+
 // parseImport reads every rule of an import, strictly: the first one that
-// is not valid is an error naming its line.
-func parseImport(name string, data []byte, family string) ([]blocklist.Rule, error) {
-	var rules []blocklist.Rule
-	add := func(line int, s string) error {
-		r, err := blocklist.ParseRuleFamily(s, family)
-		if err != nil {
-			return fmt.Errorf("%s:%d: %q: %w", name, line, s, err)
-		}
-		rules = append(rules, r)
-		return nil
+// is not valid is an error naming its line. It reads in one pass, with
+// one buffer: a line, or a JSON string, longer than blockImportMaxLine is
+// refused where it starts, and an import of more rules than the largest
+// rule file holds is refused once it has that many.
+func parseImport(name string, r io.Reader, family string) (*blocklist.Batch, error) {
+	im := &importer{name: name, r: bufio.NewReaderSize(r, blockImportMaxLine), line: 1, family: family}
+	// The first byte that is not space tells the format.
+	c, err := im.skipSpace()
+	switch {
+	case err == io.EOF:
+		return &im.rules, nil
+	case err != nil:
+		return nil, err
+	case c == '[':
+		im.r.ReadByte() //nolint:errcheck // peeked
+		err = im.jsonArray()
+	default:
+		err = im.lines()
 	}
-	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && t[0] == '[' {
-		return rules, scanJSONStrings(name, data, add)
+	if err != nil {
+		return nil, err
 	}
-	for i, line := range strings.Split(string(data), "\n") {
-		s := strings.TrimSpace(line)
-		if s == "" || strings.HasPrefix(s, "#") {
-			continue
-		}
-		if err := add(i+1, s); err != nil {
-			return nil, err
-		}
-	}
-	return rules, nil
+	return &im.rules, nil
 }
 
-// scanJSONStrings calls add with each string of a JSON array and its line.
-func scanJSONStrings(name string, data []byte, add func(line int, s string) error) error {
-	d := json.NewDecoder(bytes.NewReader(data))
-	lineAt := func(off int64) int { return 1 + bytes.Count(data[:min(int(off), len(data))], []byte{'\n'}) }
-	syntax := func(err error) error {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return usageErrorf("%s:%d: invalid JSON: %v", name, lineAt(se.Offset), err)
-		}
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return usageErrorf("%s:%d: invalid JSON: unexpected end", name, lineAt(int64(len(data))))
-		}
-		return usageErrorf("%s: invalid JSON: %v", name, err)
+// importer reads an import's rules, counting lines as it goes.
+type importer struct {
+	name   string
+	r      *bufio.Reader
+	line   int // the line of the next byte, from 1
+	family string
+	rules  blocklist.Batch
+}
+
+// add reads one rule, found on line.
+func (im *importer) add(line int, s []byte) error {
+	if err := im.rules.ParseRule(s, im.family); err != nil {
+		return fmt.Errorf("%s:%d: %s: %w", im.name, line, blockQuote(s), boundedError{err})
 	}
-	if _, err := d.Token(); err != nil { // the '['
-		return syntax(err)
-	}
-	for d.More() {
-		tok, err := d.Token()
-		if err != nil {
-			return syntax(err)
-		}
-		line := lineAt(d.InputOffset() - 1)
-		s, ok := tok.(string)
-		if !ok {
-			return usageErrorf("%s:%d: want a rule string, found %v", name, line, tok)
-		}
-		if err := add(line, s); err != nil {
-			return err
-		}
-	}
-	if _, err := d.Token(); err != nil { // the ']'
-		return syntax(err)
-	}
-	if _, err := d.Token(); !errors.Is(err, io.EOF) {
-		return usageErrorf("%s:%d: invalid JSON: more after the array", name, lineAt(d.InputOffset()))
+	if im.rules.Len()*blockRuleFileMin > blocklist.MaxFileSize {
+		return usageErrorf("%s:%d: more rules than a rule file holds (%d MiB at most): %w", im.name, line, blocklist.MaxFileSize>>20, blocklist.ErrTooLarge)
 	}
 	return nil
 }
+
+// skipSpace reads past JSON's white space and returns the next byte,
+// unread.
+func (im *importer) skipSpace() (byte, error) {
+	for {
+		c, err := im.r.ReadByte()
+		if err != nil {
+			return 0, err
+		}
+		switch c {
+		case '\n':
+			im.line++
+		case ' ', '\t', '\r':
+		default:
+			im.r.UnreadByte() //nolint:errcheck // just read
+			return c, nil
+		}
+	}
+}
+
+// lines reads one rule per line; blank lines and lines starting with "#"
+// aside.
+func (im *importer) lines() error {
+	for {
+		line := im.line
+		s, err := im.r.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			if t := bytes.TrimLeft(s, " \t\r"); len(t) > 0 && t[0] == '#' {
+				err = im.skipLine() // a long comment
+				if err == nil {
+					continue
+				}
+			} else {
+				return usageErrorf("%s:%d: a line longer than %d KiB, which no rule is, starting %s", im.name, line, blockImportMaxLine>>10, strconv.Quote(string(s[:blockQuoteMax])))
+			}
+		}
+		if len(s) > 0 && s[len(s)-1] == '\n' {
+			im.line++
+		}
+		if t := bytes.TrimSpace(s); len(t) > 0 && t[0] != '#' {
+			if aerr := im.add(line, t); aerr != nil {
+				return aerr
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// skipLine reads up to the end of the line, without holding it.
+func (im *importer) skipLine() error {
+	for {
+		_, err := im.r.ReadSlice('\n')
+		if err != bufio.ErrBufferFull {
+			if err == nil {
+				im.line++
+			}
+			return err
+		}
+	}
+}
+
+// jsonArray reads the strings of a JSON array, after its '['.
+func (im *importer) jsonArray() error {
+	invalid := func(format string, a ...any) error {
+		return usageErrorf("%s:%d: invalid JSON: %s", im.name, im.line, fmt.Sprintf(format, a...))
+	}
+	next := func() (byte, error) {
+		c, err := im.skipSpace()
+		if err == io.EOF {
+			return 0, invalid("unexpected end")
+		}
+		if err == nil {
+			im.r.ReadByte() //nolint:errcheck // peeked
+		}
+		return c, err
+	}
+	c, err := next()
+	if err != nil {
+		return err
+	}
+	if c != ']' {
+		for {
+			if c != '"' {
+				if c == ']' {
+					return invalid("want a string after ','")
+				}
+				return usageErrorf("%s:%d: want a rule string, found %s", im.name, im.line, blockQuote([]byte{c}))
+			}
+			line := im.line
+			s, err := im.jsonString()
+			if err != nil {
+				return err
+			}
+			if err := im.add(line, s); err != nil {
+				return err
+			}
+			if c, err = next(); err != nil {
+				return err
+			}
+			if c == ']' {
+				break
+			}
+			if c != ',' {
+				return invalid("want ',' or ']', found %s", blockQuote([]byte{c}))
+			}
+			if c, err = next(); err != nil {
+				return err
+			}
+		}
+	}
+	switch c, err := im.skipSpace(); {
+	case err == io.EOF:
+		return nil
+	case err != nil:
+		return err
+	default:
+		return invalid("more after the array: %s", blockQuote([]byte{c}))
+	}
+}
+
+// jsonString reads a JSON string, after its opening quote, and returns its
+// value: in the read buffer, when it has no escape.
+func (im *importer) jsonString() ([]byte, error) {
+	var raw []byte // what was read of a string with escapes
+	for {
+		s, err := im.r.ReadSlice('"')
+		switch {
+		case err == bufio.ErrBufferFull || len(raw)+len(s) > blockImportMaxLine:
+			q := append(raw, s...)
+			return nil, usageErrorf("%s:%d: a string longer than %d KiB, which no rule is, starting %s", im.name, im.line, blockImportMaxLine>>10, strconv.Quote(string(q[:min(len(q), blockQuoteMax)])))
+		case err == io.EOF:
+			return nil, usageErrorf("%s:%d: invalid JSON: unexpected end in a string", im.name, im.line)
+		case err != nil:
+			return nil, err
+		}
+		s = s[:len(s)-1]
+		if raw == nil && plainJSON(s) {
+			return s, nil
+		}
+		raw = append(raw, s...)
+		// An odd number of backslashes before the quote escapes it.
+		n := 0
+		for n < len(raw) && raw[len(raw)-1-n] == '\\' {
+			n++
+		}
+		if n%2 == 1 {
+			raw = append(raw, '"')
+			continue
+		}
+		for _, c := range raw {
+			if c < 0x20 {
+				return nil, usageErrorf("%s:%d: invalid JSON: a control character in a string", im.name, im.line)
+			}
+		}
+		var v string
+		if err := json.Unmarshal(append(append([]byte{'"'}, raw...), '"'), &v); err != nil {
+			return nil, usageErrorf("%s:%d: invalid JSON: %v", im.name, im.line, err)
+		}
+		return []byte(v), nil
+	}
+}
+
+// plainJSON reports whether s, the bytes between two quotes, is a JSON
+// string without escapes or control characters.
+func plainJSON(s []byte) bool {
+	for _, c := range s {
+		if c < 0x20 || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// blockQuote quotes an input for an error message: at most blockQuoteMax
+// bytes of it, and how many more there are.
+func blockQuote(s []byte) string {
+	if len(s) <= blockQuoteMax {
+		return strconv.Quote(string(s))
+	}
+	cut := blockQuoteMax
+	for cut > blockQuoteMax-utf8.UTFMax && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s... (%d more bytes)", strconv.Quote(string(s[:cut])), len(s)-cut)
+}
+
+// boundedError is an error whose message is cut to a few hundred bytes:
+// Node's messages may quote the input whole.
+type boundedError struct{ err error }
+
+func (e boundedError) Error() string {
+	msg := e.err.Error()
+	const max = 4 * blockQuoteMax
+	if len(msg) <= max {
+		return msg
+	}
+	cut := max
+	for cut > max-utf8.UTFMax && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s... (%d more bytes)", msg[:cut], len(msg)-cut)
+}
+
+func (e boundedError) Unwrap() error { return e.err }

@@ -5,12 +5,14 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/nodenet/nodenet/blocklist"
@@ -494,5 +496,129 @@ func TestBlockCheckAnswersWithoutAllocating(t *testing.T) {
 		}
 	}); n != 0 {
 		t.Errorf("%v allocations per round of answers", n)
+	}
+}
+
+// FuzzBlockImport checks the import reader on any input: no panic, an
+// error message of bounded length whatever the input, and the same rules
+// read in JSON from any input it reads as lines (one rule per element).
+func FuzzBlockImport(f *testing.F) {
+	for _, s := range []string{
+		"# bad hosts\n1.2.3.4\n\n  10.0.0.1-10.0.0.10  \r\n2001:db8::/32\nSubnet: IPv4 192.168.0.0/16\n",
+		"[\n \"Address: IPv6 ::1\",\n \"Range: IPv6 ::1-::f\"\n]", "[\"1.2.3.4\", 5]", "[\"1.2.3.4\",\n",
+		"[\"\\u0031.2.3.4\", \"a\\\"b\"]", "[]", "  ", "[\"1.2.3.4\"] x", "10.0.0.0/33\n", "[\"\\", "#x\n::1%eth0",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		rules, err := parseImport("in", bytes.NewReader(in), "")
+		if err != nil {
+			if n := len(err.Error()); n > 1024 {
+				t.Fatalf("an error message of %d bytes: %.200q", n, err)
+			}
+			return
+		}
+		if t := bytes.TrimLeft(in, " \t\r\n"); len(t) > 0 && t[0] == '[' {
+			return
+		}
+		if n := bytes.Count(in, []byte{'\n'}) + 1; rules.Len() > n {
+			t.Fatalf("%d rules from %d lines", rules.Len(), n)
+		}
+	})
+}
+
+// blockCheckStreamed answers in through stream, with a read buffer of
+// size bytes, one byte at a time when slow is set.
+func blockCheckStreamed(t testing.TB, list *blocklist.BlockList, in []byte, family string, size int, slow bool) ([]byte, bool) {
+	var out bytes.Buffer
+	c := &blockChecker{list: list, family: family, w: &out, all: true, inBuf: size}
+	var r io.Reader = bytes.NewReader(in)
+	if slow {
+		r = iotest.OneByteReader(r)
+	}
+	if err := c.stream(r); err != nil {
+		t.Fatal(err)
+	}
+	c.flush() //nolint:errcheck // a bytes.Buffer
+	return out.Bytes(), c.all
+}
+
+// TestBlockCheckLongLines checks that a line longer than the read buffer,
+// which stream answers without holding it, gets the answer it gets whole
+// (a large buffer): zones of every length, "\r" before a "\n" and at the
+// end, a ':' past the head that makes the line IPv6, NUL bytes.
+func TestBlockCheckLongLines(t *testing.T) {
+	list, err := blocklist.Parse(blocklist.FormatRules([]string{"Address: IPv4 1.2.3.4", "Subnet: IPv6 fe80::/64", "Range: IPv4 10.0.0.1-10.0.0.9"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ins [][]byte
+	for _, n := range []int{100, 199, 200, 201, 400, 1000} {
+		z := strings.Repeat("eth0.", n/5+1)[:n]
+		for _, addr := range []string{"1.2.3.4", "fe80::1", "::ffff:1.2.3.4", "10.0.0.5", "1.2.3.5", "1.2.3.4\x00", ""} {
+			ins = append(ins,
+				[]byte(addr+"%"+z+"\n"), []byte(addr+"%"+z+"\r\n1.2.3.4\n"), []byte(addr+"%"+z+"\r"),
+				[]byte(addr+"%"+z), []byte(addr+"%"+z+":x\n"), []byte(addr+z+"\n"), []byte(addr+"\x00"+z+"\n"),
+				[]byte("1.2.3.4\n"+addr+"%"+z+"\n"+addr+"%"+z+"\r\r\n10.0.0.1"),
+			)
+		}
+	}
+	for _, in := range ins {
+		for _, family := range []string{"", blocklist.IPv4, blocklist.IPv6} {
+			want, wantAll := blockCheckStreamed(t, list, in, family, 1<<20, false)
+			for _, slow := range []bool{false, true} {
+				got, all := blockCheckStreamed(t, list, in, family, 200, slow)
+				if !bytes.Equal(got, want) || all != wantAll {
+					t.Fatalf("input %q (family %q, a byte at a time %v):\ngot  %q (all %v)\nwant %q (all %v)", in, family, slow, got, all, want, wantAll)
+				}
+			}
+		}
+	}
+}
+
+// FuzzBlockCheckStream checks stream against a buffer large enough for
+// every line, with a read buffer small enough that most lines are long.
+func FuzzBlockCheckStream(f *testing.F) {
+	f.Add([]byte("1.2.3.4\nfe80::1%"+strings.Repeat("z", 300)+"\r\n10.0.0.5"), uint8(0))
+	f.Add([]byte("1.2.3.4\x00"+strings.Repeat("x", 300)+":\n"), uint8(1))
+	list, err := blocklist.Parse(blocklist.FormatRules([]string{"Address: IPv4 1.2.3.4", "Subnet: IPv6 fe80::/64", "Range: IPv4 10.0.0.1-10.0.0.9"}))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, in []byte, mode uint8) {
+		family := []string{"", blocklist.IPv4, blocklist.IPv6}[mode%3]
+		want, wantAll := blockCheckStreamed(t, list, in, family, 1<<20, false)
+		got, all := blockCheckStreamed(t, list, in, family, blockCheckHead, mode&4 != 0)
+		if !bytes.Equal(got, want) || all != wantAll {
+			t.Fatalf("family %q:\ngot  %q (all %v)\nwant %q (all %v)", family, got, all, want, wantAll)
+		}
+	})
+}
+
+// TestBlockImportLineNumbers checks the lines that import names, counted
+// in its one pass: deep in a large file, after a comment longer than the
+// line limit (which is skipped, not refused), and in JSON whose elements
+// share lines.
+func TestBlockImportLineNumbers(t *testing.T) {
+	var js, lines strings.Builder
+	js.WriteString("[\n")
+	for i := range 20000 {
+		fmt.Fprintf(&js, "  \"10.0.%d.%d\",\n", i/250, i%250+1)
+		fmt.Fprintf(&lines, "10.0.%d.%d\n", i/250, i%250+1)
+	}
+	js.WriteString(`  "1.2.3.4", "10.0.0.0/33"` + "\n]\n")
+	lines.WriteString("# " + strings.Repeat("long comment ", 10000) + "\n\n   10.0.0.0/33\n")
+	for _, c := range []struct{ name, data, want string }{
+		{"JSON", js.String(), `in:20002: "10.0.0.0/33": ERR_OUT_OF_RANGE`},
+		{"lines", lines.String(), `in:20003: "10.0.0.0/33": ERR_OUT_OF_RANGE`},
+		{"JSON on one line", `["1.2.3.4",` + strings.Repeat(`"::1",`, 5000) + `"x"]`, `in:1: "x": ERR_INVALID_ADDRESS`},
+		{"a string across lines", "[\n\"1.2.3.4\n\"]", "in:2: invalid JSON: a control character"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := parseImport("in", strings.NewReader(c.data), "")
+			if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+				t.Fatalf("got %v, want %q", err, c.want)
+			}
+		})
 	}
 }

@@ -44,6 +44,7 @@ type ConnectOptions struct {
 	BlockRules     []string
 	BlockListFile  string
 	TLS            TLSFlags
+	ExecFlags
 
 	StreamFlags
 	Telnet bool // --telnet
@@ -128,10 +129,17 @@ goes away (| head), nodenet exits quietly with status 141, as cat and nc do.`,
 				}
 				opts.Host, opts.Port = host, port
 			}
+			if err := opts.ExecFlags.parse(cmd.Flags().Changed); err != nil {
+				return err
+			}
+			if opts.ExecFlags.On() && (opts.Zero || cmd.Flags().Changed("send")) {
+				return usageErrorf("--exec and --sh-exec cannot be used with -z or --send: the command does the talking")
+			}
 			if !cmd.Flags().Changed("allow-half-open") {
 				// Never truncate what we are sending, unless a person at a
-				// terminal would expect the session to end with the server.
-				opts.AllowHalfOpen = !f.IO.StdinIsTTY()
+				// terminal would expect the session to end with the server;
+				// a child ends the connection itself.
+				opts.AllowHalfOpen = !f.IO.StdinIsTTY() || opts.ExecFlags.On()
 			}
 			if cmd.Flags().Changed("send") {
 				s, err := unescape(send)
@@ -186,6 +194,7 @@ goes away (| head), nodenet exits quietly with status 141, as cat and nc do.`,
 	fl.StringArrayVar(&opts.BlockRules, "block", nil, "refuse to connect to `RULE` (address, A-B, NET/PREFIX or a Node rule); repeatable")
 	fl.StringVar(&opts.BlockListFile, "blocklist", "", "refuse to connect to the addresses of rule `FILE`")
 	addTLSFlags(fl, &opts.TLS, false)
+	addExecFlags(fl, &opts.ExecFlags)
 	addStreamFlags(fl, &opts.StreamFlags)
 	fl.BoolVar(&opts.Telnet, "telnet", false, "answer telnet option negotiation by refusing it, and strip it from the output")
 	fl.StringVar(&opts.ProxyURL, "proxy", "", "connect through `URL`: socks5://, socks5h:// or http://[user:pass@]host:port (default: $NODENET_PROXY)")
@@ -269,6 +278,12 @@ func connectRun(ctx context.Context, opts *ConnectOptions) (err error) {
 			}
 		}()
 	}
+	var ex *netcore.Exec
+	if opts.ExecFlags.On() {
+		if ex, err = opts.ExecFlags.newExec(opts.IO, l, hooks); err != nil {
+			return err
+		}
+	}
 	sigs, stopSignals := signals()
 	defer stopSignals()
 	// A write to a closed stdout then fails with EPIPE, which the relay
@@ -301,6 +316,10 @@ func connectRun(ctx context.Context, opts *ConnectOptions) (err error) {
 	ss.connected(sock)
 	done := make(chan error, 1)
 	go func() {
+		if ex != nil {
+			done <- execExit(ex.Serve(sock))
+			return
+		}
 		done <- netcore.Relay(sock, ss.in, ss.out, netcore.RelayOptions{NoShutdown: opts.NoShutdown, EndGrace: opts.endGrace()})
 	}()
 	select {

@@ -13,6 +13,9 @@ func (o *ConnectOptions) netcatArgs(cmd *cobra.Command, f *Factory) error {
 	if err := o.StreamFlags.check(); err != nil {
 		return err
 	}
+	if (o.StreamFlags.on() || o.Telnet) && o.ExecFlags.On() {
+		return usageErrorf("--crlf, --telnet, --hex, --send-only, --recv-only and --progress apply to the relay, not to --exec or --sh-exec")
+	}
 	if o.Send != nil && o.RecvOnly {
 		return usageErrorf("--send and --recv-only cannot be used together")
 	}

@@ -42,12 +42,21 @@ var eventShapes = map[string][][]string{
 	"drain":   {{"id"}},
 	"timeout": {{"id"}},
 	"close": {
-		{"id", "hadError", "bytesRead", "bytesWritten"}, // a socket
+		{"id", "hadError", "bytesRead", "bytesWritten"},               // a socket
+		{"id", "hadError", "bytesRead", "bytesWritten", "exitCode"},   // --exec: the child's status
+		{"id", "hadError", "bytesRead", "bytesWritten", "signalCode"}, // --exec: the signal that ended it
 		{}, // the server
+	},
+	"exit": { // --exec: a child that outlived its connection
+		{"id", "exitCode"},
+		{"id", "signalCode"},
 	},
 	"drop": {
 		{"localAddress", "localPort", "localFamily", "remoteAddress", "remotePort", "remoteFamily"},
 		{"path"},
+		// --broker: a client that kept the others waiting
+		{"id", "localAddress", "localPort", "localFamily", "remoteAddress", "remotePort", "remoteFamily", "queuedBytes"},
+		{"id", "path", "queuedBytes"},
 	},
 	"blocked": {{"remoteAddress", "remotePort", "remoteFamily"}},
 	"error": {
@@ -236,6 +245,15 @@ func TestEventSchema(t *testing.T) {
 		{name: "listen abstract -k", server: []string{"listen", "-k", "-U", abstract + "-k"},
 			clients: []schemaRun{{args: []string{"connect", "--send", "hi"}, expect: socketEvents}},
 			expect:  []string{"listening", "connection", "end", "close"}},
+		{name: "listen exec", server: []string{"listen", "-k", "0", "127.0.0.1", "--sh-exec", "cat; exit 3"},
+			clients: []schemaRun{{args: []string{"connect", "--send", "hi"}, expect: socketEvents}},
+			expect:  []string{"listening", "connection", "end", "finish", "close"}},
+		{name: "listen exec unix", server: []string{"listen", "-U", filepath.Join(dir, "x.sock"), "-e", "cat"},
+			clients: []schemaRun{{args: []string{"connect", "--send", "hi"}, expect: socketEvents}},
+			expect:  []string{"listening", "connection", "end", "finish", "close"}},
+		{name: "listen chat", server: []string{"listen", "--chat", "0", "127.0.0.1"},
+			clients: []schemaRun{{args: []string{"connect", "--send", "hi\n"}, expect: socketEvents}},
+			expect:  []string{"listening", "connection", "end", "finish", "close"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var files []*os.File

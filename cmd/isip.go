@@ -39,7 +39,9 @@ else. With -4 or -6, print true or false for net.isIPv4 or net.isIPv6.
 
 With no INPUT, each line of stdin is an input; a trailing "\n", and a "\r"
 before it, are not part of it. Answers are streamed: each is printed as
-soon as its line has been read.
+soon as its line has been read. A line of any length is answered in
+bounded memory: past 1 MiB it streams through (only an IPv6 address with a
+zone, "fe80::1%" and a long name, can be that long, as in Node).
 
 --json prints one object per input: {"input":"::1","isIP":6}, or with -4
 or -6 {"input":"::1","isIPv4":false} and {"input":"::1","isIPv6":true}.
@@ -118,7 +120,7 @@ func isipRun(opts *IsipOptions) error {
 }
 
 const (
-	isipInBuffer  = 1 << 20  // first read buffer; it grows for longer lines
+	isipInBuffer  = 1 << 20  // the read buffer; a longer line streams through it
 	isipOutBuffer = 64 << 10 // answers are written in pieces up to this
 	isipSplitMin  = 32 << 10 // pieces of lines this big are answered by two goroutines
 )
@@ -134,6 +136,7 @@ type isipAnswerer struct {
 	work   chan []byte // second halves for the helper, started by the first
 	done   chan bool   // the helper has answered; were all IP addresses?
 	all    bool        // every input so far was an IP of the family asked
+	inBuf  int         // the read buffer's size (isipInBuffer, less in tests)
 }
 
 // answer records the answer for one input: an argument, or a line of the
@@ -158,6 +161,18 @@ func (a *isipAnswerer) answer(s []byte) error {
 	if a.json {
 		out = append(out, `{"input":`...)
 		out = appendJSONString(out, s)
+	}
+	a.out = a.appendAnswer(out, ip, ok)
+	if len(a.out) >= isipOutBuffer {
+		return a.flush()
+	}
+	return nil
+}
+
+// appendAnswer appends an answer, after the input when --json prints it,
+// and the newline.
+func (a *isipAnswerer) appendAnswer(out []byte, ip int, ok bool) []byte {
+	if a.json {
 		switch a.family {
 		case 4:
 			out = append(out, `,"isIPv4":`...)
@@ -178,11 +193,7 @@ func (a *isipAnswerer) answer(s []byte) error {
 	if a.json {
 		out = append(out, '}')
 	}
-	a.out = append(out, '\n')
-	if len(a.out) >= isipOutBuffer {
-		return a.flush()
-	}
-	return nil
+	return append(out, '\n')
 }
 
 func (a *isipAnswerer) flush() error {
@@ -197,10 +208,15 @@ func (a *isipAnswerer) flush() error {
 // stream answers each line of r as soon as it has been read. Answers are
 // written whenever the lines read so far are all answered, before the next
 // read (which may block on a pipe or a terminal): a line's answer never
-// waits for the next line. Lines may be of any length: the buffer grows to
-// hold the longest.
+// waits for the next line. Lines may be of any length: one that fills the
+// buffer is answered as it streams through (see longLine), never held
+// whole.
 func (a *isipAnswerer) stream(r io.Reader) error {
-	buf := make([]byte, isipInBuffer)
+	size := a.inBuf
+	if size < isipHead {
+		size = isipInBuffer
+	}
+	buf := make([]byte, size)
 	start, end := 0, 0 // buf[start:end] is read and not yet answered
 	fresh := 0         // buf[start:fresh] holds no "\n": the rest is new
 	for eof := false; ; {
@@ -224,12 +240,16 @@ func (a *isipAnswerer) stream(r io.Reader) error {
 			end = copy(buf, buf[start:end])
 			start = 0
 		}
-		if end == len(buf) {
-			bigger := make([]byte, 2*len(buf))
-			copy(bigger, buf)
-			buf = bigger
-		}
 		fresh = end
+		if end == len(buf) {
+			// A line as long as the buffer.
+			var err error
+			if end, eof, err = a.longLine(r, buf); err != nil {
+				return err
+			}
+			fresh = 0
+			continue
+		}
 		n, err := r.Read(buf[end:])
 		end += n
 		switch {
@@ -246,6 +266,184 @@ func (a *isipAnswerer) stream(r io.Reader) error {
 	}
 	return nil
 }
+
+// isipHead is how much of a long line longLine keeps: more than an
+// address before its zone can take (45 bytes), so that what decides the
+// answer is in it, the rest being the zone.
+const isipHead = 128
+
+// longLine answers a line too long for the buffer, which holds its first
+// bytes (buf is full, with no "\n"), reading the rest of it from r in
+// buf. It returns how many bytes after the line's "\n" it leaves at the
+// front of buf, and whether r has ended.
+//
+// Only an IPv6 address with a zone ("fe80::1%" and a name of any length
+// made of [0-9A-Za-z.:-]) is that long and still an IP address, for Node
+// as here: the answer is the head's, when every byte after the head may
+// be in a zone. With --json the input is escaped and written as it goes.
+func (a *isipAnswerer) longLine(r io.Reader, buf []byte) (int, bool, error) {
+	l := &isipLong{a: a, zone: true}
+	if a.json && !a.quiet {
+		a.out = append(a.out, `{"input":"`...)
+	}
+	if err := l.feed(buf); err != nil {
+		return 0, false, err
+	}
+	for {
+		if err := a.flush(); err != nil {
+			return 0, false, err
+		}
+		n, rerr := r.Read(buf)
+		if rerr != nil && rerr != io.EOF {
+			return 0, false, rerr
+		}
+		if i := bytes.IndexByte(buf[:n], '\n'); i >= 0 {
+			if err := l.feed(buf[:i]); err != nil {
+				return 0, false, err
+			}
+			l.cr = false // a "\r" before the "\n" is not part of the line
+			if err := l.end(); err != nil {
+				return 0, false, err
+			}
+			return copy(buf, buf[i+1:n]), rerr == io.EOF, nil
+		}
+		if err := l.feed(buf[:n]); err != nil {
+			return 0, false, err
+		}
+		if rerr == io.EOF {
+			return 0, true, l.end()
+		}
+	}
+}
+
+// isipLong is the state of a long line being answered.
+type isipLong struct {
+	a     *isipAnswerer
+	head  [isipHead]byte // the line's first bytes
+	nhead int
+	pos   int64  // bytes of the line seen so far
+	zone  bool   // every byte after the head may be in a zone id
+	cr    bool   // the last byte seen is a "\r", held back: it may end the line
+	utf   []byte // --json: the start of a character split between reads
+}
+
+// feed takes the next bytes of the line, which hold no "\n".
+func (l *isipLong) feed(p []byte) error {
+	if len(p) == 0 {
+		return nil
+	}
+	if l.cr {
+		l.cr = false
+		if err := l.content([]byte{'\r'}); err != nil {
+			return err
+		}
+	}
+	if p[len(p)-1] == '\r' {
+		l.cr = true
+		p = p[:len(p)-1]
+	}
+	return l.content(p)
+}
+
+// content takes bytes that are part of the line.
+func (l *isipLong) content(p []byte) error {
+	if l.pos < isipHead {
+		l.nhead += copy(l.head[l.pos:], p)
+	}
+	if skip := int64(isipHead) - l.pos; skip < int64(len(p)) {
+		for _, c := range p[max(skip, 0):] {
+			if !isipZoneByte[c] {
+				l.zone = false
+				break
+			}
+		}
+	}
+	l.pos += int64(len(p))
+	a := l.a
+	if !a.json || a.quiet {
+		return nil
+	}
+	for len(l.utf) > 0 {
+		if !utf8.FullRune(l.utf) {
+			if len(p) == 0 {
+				return nil
+			}
+			l.utf = append(l.utf, p[0])
+			p = p[1:]
+			continue
+		}
+		_, size := utf8.DecodeRune(l.utf)
+		a.out = appendJSONBody(a.out, l.utf[:size])
+		l.utf = append(l.utf[:0], l.utf[size:]...)
+	}
+	// Hold a character that the next read completes.
+	for j := len(p) - 1; j >= max(len(p)-utf8.UTFMax+1, 0); j-- {
+		if utf8.RuneStart(p[j]) {
+			if !utf8.FullRune(p[j:]) {
+				l.utf = append(l.utf, p[j:]...)
+				p = p[:j]
+			}
+			break
+		}
+	}
+	for len(p) > 0 {
+		n := min(len(p), isipOutBuffer)
+		a.out = appendJSONBody(a.out, p[:n])
+		p = p[n:]
+		if len(a.out) >= isipOutBuffer {
+			if err := a.flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// end answers the line, whose bytes have all been fed.
+func (l *isipLong) end() error {
+	if l.cr { // at the end of the input: part of the line
+		l.cr = false
+		if err := l.content([]byte{'\r'}); err != nil {
+			return err
+		}
+	}
+	a := l.a
+	if a.json && !a.quiet {
+		for len(l.utf) > 0 { // an incomplete character at the very end
+			_, size := utf8.DecodeRune(l.utf)
+			a.out = appendJSONBody(a.out, l.utf[:size])
+			l.utf = l.utf[size:]
+		}
+		a.out = append(a.out, '"')
+	}
+	ip, ok := 0, false
+	if l.zone {
+		switch a.family {
+		case 0:
+			ip = netcore.IsIPBytes(l.head[:l.nhead])
+			ok = ip != 0
+		case 6:
+			ok = netcore.IsIPv6Bytes(l.head[:l.nhead])
+		}
+	}
+	a.all = a.all && ok
+	if a.quiet {
+		return nil
+	}
+	a.out = a.appendAnswer(a.out, ip, ok)
+	if len(a.out) >= isipOutBuffer {
+		return a.flush()
+	}
+	return nil
+}
+
+// isipZoneByte tells the bytes a zone id is made of: [0-9A-Za-z.:-].
+var isipZoneByte = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c == '.' || c == ':' || c == '-'
+	}
+	return t
+}()
 
 // lines answers each line of c, which ends with "\n".
 func (a *isipAnswerer) lines(c []byte) error {
@@ -322,8 +520,15 @@ func plainAnswers(out, c []byte) ([]byte, bool) {
 // control characters are escaped, and bytes that are not UTF-8 become
 // U+FFFD, as encoding/json does; the rest is copied as it is.
 func appendJSONString(out, s []byte) []byte {
-	const hex = "0123456789abcdef"
 	out = append(out, '"')
+	out = appendJSONBody(out, s)
+	return append(out, '"')
+}
+
+// appendJSONBody appends s escaped as in a JSON string, without the
+// quotes.
+func appendJSONBody(out, s []byte) []byte {
+	const hex = "0123456789abcdef"
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -358,6 +563,5 @@ func appendJSONString(out, s []byte) []byte {
 		i++
 		start = i
 	}
-	out = append(out, s[start:]...)
-	return append(out, '"')
+	return append(out, s[start:]...)
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/nodenet/nodenet/netcore"
@@ -430,4 +431,108 @@ func BenchmarkIsipStream(b *testing.B) {
 			}
 		})
 	}
+}
+
+// isipReference answers each line of in whole, as answer does for an
+// argument: what stream must print, whatever the length of the lines.
+func isipReference(in []byte, family int, json bool) ([]byte, bool) {
+	var out bytes.Buffer
+	a := &isipAnswerer{family: family, json: json, w: &out, all: true}
+	for len(in) > 0 {
+		line := in
+		if i := bytes.IndexByte(in, '\n'); i >= 0 {
+			line, in = in[:i], in[i+1:]
+			if n := len(line); n > 0 && line[n-1] == '\r' {
+				line = line[:n-1]
+			}
+		} else {
+			in = nil
+		}
+		a.answer(line) //nolint:errcheck // a bytes.Buffer
+	}
+	a.flush() //nolint:errcheck // a bytes.Buffer
+	return out.Bytes(), a.all
+}
+
+// isipStreamed answers in through stream, with a read buffer of size
+// bytes, reading it one byte at a time when slow is set.
+func isipStreamed(t testing.TB, in []byte, family int, json bool, size int, slow bool) ([]byte, bool) {
+	var out bytes.Buffer
+	a := &isipAnswerer{family: family, json: json, w: &out, all: true, inBuf: size, out: make([]byte, 0, isipOutBuffer)}
+	var r io.Reader = bytes.NewReader(in)
+	if slow {
+		r = iotest.OneByteReader(r)
+	}
+	if err := a.stream(r); err != nil {
+		t.Fatal(err)
+	}
+	if a.work != nil {
+		close(a.work)
+	}
+	a.flush() //nolint:errcheck // a bytes.Buffer
+	return out.Bytes(), a.all
+}
+
+// isipLongInputs are lines longer than the read buffer of the tests (200
+// bytes): zones of every length around it, bytes that no zone holds at
+// every place, "\r" before and not before "\n", characters split by the
+// reads, and a last line without "\n".
+func isipLongInputs() [][]byte {
+	zone := func(n int) string { return strings.Repeat("eth0.", n/5+1)[:n] }
+	var ins [][]byte
+	for _, n := range []int{150, 199, 200, 201, 250, 399, 400, 401, 1000} {
+		for _, addr := range []string{"fe80::1", "::ffff:1.2.3.4", "1:2:3:4:5:6:7:8", "1.2.3.4", "fe80::g", ""} {
+			z := zone(n)
+			ins = append(ins,
+				[]byte(addr+"%"+z+"\n"),
+				[]byte(addr+"%"+z+"\r\n1.2.3.4\n"),
+				[]byte(addr+"%"+z+"\r"),
+				[]byte(addr+"%"+z),
+				[]byte(addr+"%"+z+"\r\r\n"),
+				[]byte(addr+"%"+z[:n/2]+"\x00"+z[n/2:]+"\n::1\n"),
+				[]byte(addr+"%"+z[:n/2]+"é€😀\xff\xe2\x82"+z[n/2:]+"\n"),
+				[]byte("::1\n"+addr+"%"+z+"\n"+addr+"%"+z+"\n"),
+				[]byte(strings.Repeat("x", n)+"\n::1"),
+				[]byte(addr+strings.Repeat("%", n)+"\n"),
+			)
+		}
+	}
+	return ins
+}
+
+// TestIsipLongLines checks that a line longer than the read buffer, which
+// stream answers without holding it, gets the answer it would get whole:
+// every family, plain and --json, read in one go and a byte at a time.
+func TestIsipLongLines(t *testing.T) {
+	for _, in := range isipLongInputs() {
+		for _, family := range []int{0, 4, 6} {
+			for _, json := range []bool{false, true} {
+				want, wantAll := isipReference(in, family, json)
+				for _, slow := range []bool{false, true} {
+					got, all := isipStreamed(t, in, family, json, 200, slow)
+					if !bytes.Equal(got, want) || all != wantAll {
+						t.Fatalf("input %q (family %d, json %v, a byte at a time %v):\ngot  %q (all %v)\nwant %q (all %v)", in, family, json, slow, got, all, want, wantAll)
+					}
+				}
+			}
+		}
+	}
+}
+
+// FuzzIsipStream checks stream against answering each line whole, with a
+// read buffer small enough that most inputs have long lines.
+func FuzzIsipStream(f *testing.F) {
+	for _, in := range isipLongInputs()[:40] {
+		f.Add(in, uint8(0))
+	}
+	f.Add([]byte("1.2.3.4\n::1\r\nfe80::1%eth0\n"), uint8(3))
+	f.Fuzz(func(t *testing.T, in []byte, mode uint8) {
+		family := []int{0, 4, 6}[mode%3]
+		json := mode&4 != 0
+		want, wantAll := isipReference(in, family, json)
+		got, all := isipStreamed(t, in, family, json, isipHead, mode&8 != 0)
+		if !bytes.Equal(got, want) || all != wantAll {
+			t.Fatalf("family %d, json %v:\ngot  %q (all %v)\nwant %q (all %v)", family, json, got, all, want, wantAll)
+		}
+	})
 }

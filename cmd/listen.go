@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -145,6 +146,9 @@ type ListenOptions struct {
 	StreamFlags
 	KeepOpen   bool
 	NoShutdown bool
+	ExecFlags
+	Broker bool // --broker: every client's data to every other client
+	Chat   bool // --chat: --broker with ncat's user names
 }
 
 // NewCmdListen builds `nodenet listen`.
@@ -160,7 +164,11 @@ no PORT the system picks one; the bound address is printed on stderr
 0.0.0.0 where IPv6 is unavailable, as in Node's server.listen.
 
 -k keeps accepting: what every client sends goes to stdout, and stdin goes
-to every client. The first SIGINT stops accepting and lets connections
+to every client. -e CMD (or --sh-exec CMD, run by sh -c) runs CMD for each
+connection with its stdin and stdout on the socket instead, one child per
+connection; without -k, listen exits with the child's status. --broker
+relays each client's data to every other client (and stdin to all);
+--chat is --broker with ncat's <userN> names and notices. The first SIGINT stops accepting and lets connections
 end; a second one closes them at once.`,
 		Example: `  # Receive a file
   nodenet listen 9000 > file < /dev/null
@@ -169,7 +177,13 @@ end; a second one closes them at once.`,
   nodenet listen 8124
 
   # A chat hub: every client sees what you type
-  nodenet listen -k 9000`,
+  nodenet listen -k 9000
+
+  # A command per connection, its stdin and stdout on the socket
+  nodenet listen -k 9000 --sh-exec 'echo "hello $NODENET_REMOTE_ADDRESS"; cat'
+
+  # A chat room for nc, ncat and telnet clients (ncat --chat)
+  nodenet listen --chat 9000`,
 		Args: cobra.MaximumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.IO, opts.Events, opts.Factory = f.IO, f.EventLog(), f
@@ -182,11 +196,28 @@ end; a second one closes them at once.`,
 			if err := opts.TLS.check(cmd); err != nil {
 				return err
 			}
+			if err := opts.ExecFlags.parse(cmd.Flags().Changed); err != nil {
+				return err
+			}
+			if opts.Chat {
+				opts.Broker = true
+			}
+			if opts.Broker && opts.ExecFlags.On() {
+				return usageErrorf("--broker and --chat cannot be used with --exec or --sh-exec: a command answers one client, the broker relays between clients")
+			}
+			if opts.Broker {
+				opts.KeepOpen = true // as ncat --broker
+			}
 			if err := opts.StreamFlags.check(); err != nil {
 				return err
 			}
+			if opts.StreamFlags.on() && (opts.ExecFlags.On() || opts.Broker) {
+				return usageErrorf("--crlf, --hex, --send-only, --recv-only and --progress apply to the relay, not to --exec, --sh-exec, --broker or --chat")
+			}
 			if !cmd.Flags().Changed("allow-half-open") {
-				opts.AllowHalfOpen = !f.IO.StdinIsTTY()
+				// A child or the broker ends each connection itself, once
+				// what is owed to it is sent.
+				opts.AllowHalfOpen = !f.IO.StdinIsTTY() || opts.ExecFlags.On() || opts.Broker
 			}
 			if runF != nil {
 				return runF(opts)
@@ -197,6 +228,9 @@ end; a second one closes them at once.`,
 	addServerFlags(cmd.Flags(), &opts.ServerFlags)
 	cmd.Flags().BoolVarP(&opts.KeepOpen, "keep-open", "k", false, "keep accepting: all clients to stdout, stdin to all clients")
 	cmd.Flags().BoolVar(&opts.NoShutdown, "no-shutdown", false, "never half-close on stdin's end; end when the client ends")
+	addExecFlags(cmd.Flags(), &opts.ExecFlags)
+	cmd.Flags().BoolVar(&opts.Broker, "broker", false, "relay every client's data to every other client (ncat --broker; implies -k)")
+	cmd.Flags().BoolVar(&opts.Chat, "chat", false, "--broker with <userN> names and join and leave notices (ncat --chat)")
 	addStreamFlags(cmd.Flags(), &opts.StreamFlags)
 	return cmd
 }
@@ -221,17 +255,43 @@ func listenRun(ctx context.Context, opts *ListenOptions) (err error) {
 	if err := opts.withTLS(opts.Factory, opts.Events, &so); err != nil {
 		return err
 	}
+	var ex *netcore.Exec
+	if opts.ExecFlags.On() {
+		if ex, err = opts.ExecFlags.newExec(opts.IO, opts.Events, so.SocketHooks); err != nil {
+			return err
+		}
+	}
 	var srv *netcore.Server
+	var handlers sync.WaitGroup // the exec handlers that started
 	result := make(chan error, 1)
-	if opts.KeepOpen {
+	switch {
+	case ex != nil:
+		srv = netcore.NewServer(so, func(s *netcore.Socket) {
+			handlers.Add(1)
+			defer handlers.Done()
+			if !opts.KeepOpen {
+				srv.Close() //nolint:errcheck // it was listening
+			}
+			st, err := ex.Serve(s)
+			if errors.Is(err, net.ErrClosed) {
+				err = nil // destroyed by a signal or by --timeout, as asked
+			}
+			if !opts.KeepOpen {
+				result <- execExit(st, err)
+			}
+		})
+	case opts.Broker:
+		b := newBroker(opts.Chat, opts.Events)
+		go b.ReadFrom(opts.IO.In) //nolint:errcheck // stdin's end or failure ends only its part
+		srv = netcore.NewServer(so, b.Serve)
+	case opts.KeepOpen:
 		hub := netcore.NewHub(ss.out, opts.NoShutdown)
 		go hub.Broadcast(ss.inOrEmpty())
 		srv = netcore.NewServer(so, func(s *netcore.Socket) {
 			ss.connected(s)
 			hub.Serve(s)
 		})
-		srv.SetMaxConnections(opts.MaxConnections)
-	} else {
+	default:
 		srv = netcore.NewServer(so, func(s *netcore.Socket) {
 			// The first connection is the one: stop accepting, and relay it.
 			srv.Close() //nolint:errcheck // it was listening
@@ -242,14 +302,26 @@ func listenRun(ctx context.Context, opts *ListenOptions) (err error) {
 			}
 			result <- outputClosed(err)
 		})
+	}
+	if opts.KeepOpen {
+		srv.SetMaxConnections(opts.MaxConnections)
+	} else {
 		srv.SetMaxConnections(1)
 	}
 	lo, err := opts.listenOptions()
 	if err != nil {
 		return err
 	}
-	if err := serve(ctx, srv, lo, serveOptions{f: opts.Factory, l: opts.Events}); err != nil {
-		return err
+	serr := serve(ctx, srv, lo, serveOptions{f: opts.Factory, l: opts.Events})
+	if ex != nil {
+		if serr != nil {
+			ex.Kill() // a second signal: no more waiting
+		}
+		handlers.Wait() // the child's status, once it is reaped
+		ex.Wait()
+	}
+	if serr != nil {
+		return serr
 	}
 	select {
 	case err := <-result:

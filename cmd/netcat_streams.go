@@ -210,3 +210,6 @@ func stdinRemaining(in io.Reader) int64 {
 	}
 	return st.Size() - pos
 }
+
+// on reports whether any of the flags is set.
+func (o *StreamFlags) on() bool { return *o != StreamFlags{} }

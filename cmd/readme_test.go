@@ -103,6 +103,10 @@ var readmeExamples = map[string]readmeExample{
 	"nodenet connect -z --wait 30s 127.0.0.1:5432":          {},
 	`nodenet connect 8124 --send 'HEAD / HTTP/1.0\r\n\r\n'`: {stdout: "hello\r\nHEAD / HTTP/1.0\r\n\r\n"},
 
+	// For nc and ncat users: a command per connection.
+	`nodenet listen -k 9001 --sh-exec 'echo "hello $NODENET_REMOTE_ADDRESS"; cat'`: {stderr: readmeListeningTCP},
+	`nodenet connect 9001 --send 'ping\n'`:                                         {stdout: "hello 127.0.0.1\nping\n"},
+
 	// net.isIP.
 	"nodenet isip 127.0.0.1 ::1 nope":                    {code: 1, stdout: "4\n6\n0\n"},
 	`nodenet isip -4 10.0.0.1 && echo "an IPv4 address"`: {stdout: "true\nan IPv4 address\n"},

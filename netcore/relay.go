@@ -32,6 +32,16 @@ type RelayOptions struct {
 	// after our end (Node's c.on('end', ...)) gets the FIN EndGrace
 	// late. 0 sends the FIN as soon as in ends, as Node's pipe() does.
 	EndGrace time.Duration
+	// EndOut passes the peer's end on to out: when the peer ends, out is
+	// half-closed (CloseWrite) or, lacking that, closed, so that whoever
+	// reads out sees its end (a child's stdin, for Exec).
+	EndOut bool
+	// Stop, when set, is what ends the relay instead of the peer's end:
+	// the relay is over once in has ended and Stop is closed (Exec: the
+	// child's output is all sent and it has exited), whether or not the
+	// peer has ended; a failure, or the socket's destruction, still ends
+	// it at once. EndGrace and NoShutdown do not apply.
+	Stop <-chan struct{}
 }
 
 // DefaultEndGrace is the EndGrace of `nodenet connect`.
@@ -81,12 +91,15 @@ func (e *OutputError) Unwrap() error { return e.Err }
 // made it ends when that Read returns.
 func Relay(s *Socket, in io.Reader, out io.Writer, opts RelayOptions) error {
 	r := &relay{s: s, opts: opts, start: time.Now()}
+	if opts.Stop != nil {
+		return r.until(in, out)
+	}
 	if opts.EndGrace > 0 {
 		r.peer = watchPeer(s.conn)
 	}
 	up := make(chan error, 1)
 	down := make(chan error, 1)
-	go func() { down <- r.down(out) }()
+	go func() { down <- r.downThenEnd(out) }()
 	go func() { up <- r.up(in) }()
 	inDone := false
 	var hold *time.Timer
@@ -169,6 +182,76 @@ func Relay(s *Socket, in io.Reader, out io.Writer, opts RelayOptions) error {
 			return nil
 		}
 	}
+}
+
+// until is how a relay with a Stop ends: once in has ended (our side
+// ended) and Stop is closed, whether or not the peer has ended. When the
+// peer has ended first, our end waits for Stop, so that the connection
+// closes after it (Exec: the close event then knows how the child
+// ended). A failure on either side ends the relay at once, and so does
+// the socket's destruction by someone else (net.ErrClosed), since in may
+// never end.
+func (r *relay) until(in io.Reader, out io.Writer) error {
+	s := r.s
+	up := make(chan error, 1)
+	down := make(chan error, 1)
+	go func() { down <- r.downThenEnd(out) }()
+	go func() { up <- r.up(in) }()
+	stop, closed := r.opts.Stop, s.closed
+	inDone, downDone, stopped, ended := false, false, false, false
+	for {
+		select {
+		case err := <-up:
+			if err != nil {
+				s.Destroy(err)
+				return err
+			}
+			inDone = true
+		case err := <-down:
+			if err != nil {
+				var oe *OutputError
+				if errors.As(err, &oe) {
+					s.Destroy(nil)
+				} else {
+					s.Destroy(err)
+				}
+				return err
+			}
+			downDone = true
+		case <-stop:
+			stop, stopped = nil, true
+		case <-closed:
+			closed = nil
+			if !ended {
+				return net.ErrClosed
+			}
+			// Our end closed the socket after the peer's: a normal end.
+		}
+		if inDone && !ended && (stopped || !downDone) {
+			ended = true
+			if err := s.End(); err != nil {
+				return err
+			}
+		}
+		if inDone && stopped {
+			s.Destroy(nil)
+			return nil
+		}
+	}
+}
+
+// downThenEnd is down, and then, with EndOut, passes the peer's end on
+// to out.
+func (r *relay) downThenEnd(out io.Writer) error {
+	err := r.down(out)
+	if err == nil && r.opts.EndOut {
+		if cw, ok := out.(interface{ CloseWrite() error }); ok {
+			cw.CloseWrite() //nolint:errcheck // the reader may be gone already
+		} else if c, ok := out.(io.Closer); ok {
+			c.Close() //nolint:errcheck // the reader may be gone already
+		}
+	}
+	return err
 }
 
 // relay is one Relay's state.
