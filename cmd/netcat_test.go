@@ -106,6 +106,10 @@ func TestNetcatUsageErrors(t *testing.T) {
 		{"listen both ways off", "listen --send-only --recv-only 0", "--send-only and --recv-only cannot be used together"},
 		{"send and recv-only", "connect --send x --recv-only 80", "--send and --recv-only cannot be used together"},
 		{"telnet on listen", "listen --telnet 0", "unknown flag: --telnet"},
+		{"hex with exec", "connect --hex -e cat 80", "apply to the relay, not to --exec"},
+		{"telnet with sh-exec", "connect --telnet --sh-exec cat 80", "apply to the relay, not to --exec"},
+		{"progress with broker", "listen --broker --progress 0", "apply to the relay, not to --exec, --sh-exec, --broker or --chat"},
+		{"crlf with listen exec", "listen --crlf -e cat 0", "apply to the relay"},
 		{"proxy on listen", "listen --proxy http://127.0.0.1:1 0", "unknown flag: --proxy"},
 	}
 	for _, tt := range tests {
