@@ -51,7 +51,7 @@ func TestLoadFileTooLarge(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	if _, err := LoadFile(path); !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "16 MiB") {
+	if _, err := LoadFile(path); !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "6 MiB") {
 		t.Fatalf("LoadFile of %d bytes = %v, want %v naming the limit", MaxFileSize+1, err, ErrTooLarge)
 	}
 	if err := os.Truncate(path, MaxFileSize); err != nil {

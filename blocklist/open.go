@@ -10,12 +10,14 @@ import (
 )
 
 // MaxFileSize is the largest rule file, in bytes, that LoadFile reads and
-// that Update and WriteFile write: 16 MiB, about three times a file of
-// 100,000 rules and room for over 500,000 address rules. A larger file is
-// refused before it is read, so that a file that is not a rule file at all
-// (a disk image, a log) cannot take the memory of every command that
-// loads it.
-const MaxFileSize = 16 << 20
+// that Update and WriteFile write: 6 MiB, over the 4.9 MB of 100,000
+// rules and room for 200,000 address rules. A larger file is refused
+// before it is read, so that a file that is not a rule file at all (a
+// disk image, a log) cannot take the memory of every command that loads
+// it; at this size the command that writes the file (block import, add)
+// stays under 64 MiB (measured: 16 MiB of address rules took 93 MiB to
+// import).
+const MaxFileSize = 6 << 20
 
 // ErrNotRegular is the problem with a rule file, or its lock file, that is
 // not a regular file: a FIFO, a device, a directory, a socket. Such a file

@@ -35,7 +35,7 @@ Changes are atomic and take a lock (FILE.lock), so concurrent runs lose no
 rule. Invalid input is refused with Node's error code, exit status 2, and
 the file is left as it was.
 
-The rule file must be a regular file of at most 16 MiB (over 500,000
+The rule file must be a regular file of at most 6 MiB (200,000
 rules): a FIFO, a device, a directory or a larger file is refused without
 being read, and a change that would make the file larger is refused. A
 rule file that is a symbolic link is followed: the file it points to is
@@ -86,7 +86,7 @@ type blockFlags struct {
 }
 
 func addBlockFlags(cmd *cobra.Command, fl *blockFlags, typeUsage string) {
-	cmd.Flags().StringVar(&fl.file, "file", "", "the rule `file`, a regular file of at most 16 MiB; a symbolic link is followed (default: $NODENET_BLOCKLIST, the config's blocklist, $XDG_CONFIG_HOME/nodenet/blocklist.json)")
+	cmd.Flags().StringVar(&fl.file, "file", "", "the rule `file`, a regular file of at most 6 MiB; a symbolic link is followed (default: $NODENET_BLOCKLIST, the config's blocklist, $XDG_CONFIG_HOME/nodenet/blocklist.json)")
 	cmd.Flags().StringVar(&fl.typ, "type", "", typeUsage)
 	cmd.RegisterFlagCompletionFunc("type", cobra.FixedCompletions([]string{blocklist.IPv4, blocklist.IPv6}, cobra.ShellCompDirectiveNoFileComp)) //nolint:errcheck // the flag exists
 }

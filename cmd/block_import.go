@@ -46,7 +46,7 @@ START-END, NET/PREFIX, or a Node rule string ("Subnet: IPv4 10.0.0.0/8").
 Unlike fromJSON, which skips what it cannot read, import is strict: a
 rule that is not valid refuses the whole import, naming its line, and the
 rule file is left as it was. So are a line (or a JSON string) longer than
-64 KiB, which no rule is, and more rules than a rule file of 16 MiB holds.
+64 KiB, which no rule is, and more rules than a rule file of 6 MiB holds.
 FILE is read once, as a stream: it may be a pipe.`,
 		Example: `  nodenet block import bad-hosts.txt
   curl -s https://example.com/drop.txt | nodenet block import --replace -`,

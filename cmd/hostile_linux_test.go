@@ -186,6 +186,19 @@ func TestMemoryBoundedByLine(t *testing.T) {
 		t.Errorf("import of a 60 KiB bad rule: exit %d, %d bytes of stderr %.300q; want exit 2, a bounded quote", code, len(errOut), errOut)
 	}
 
+	// A full rule file: 200,000 address rules, the shortest there are, so
+	// the most a file of MaxFileSize holds.
+	var full bytes.Buffer
+	for i := range 200_000 {
+		fmt.Fprintf(&full, "10.%d.%d.%d\n", i>>16, i>>8&255, i&255)
+	}
+	fullFile := filepath.Join(t.TempDir(), "full.json")
+	_, errOut, code, rss = cappedRun(t, &full, "block", "import", "--file", fullFile, "-")
+	if code != 0 {
+		t.Errorf("import of 200,000 rules: exit %d, stderr %.300q; want exit 0", code, errOut)
+	}
+	check("block import, 200,000 rules", rss)
+
 	// Millions of valid rules: refused once more than a rule file holds.
 	var many bytes.Buffer
 	for i := range 1_000_000 {
