@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"os/signal"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/nodenet/nodenet/netcore"
@@ -102,6 +104,12 @@ func serve(ctx context.Context, srv *netcore.Server, lo netcore.ListenOptions, o
 		defer stop()
 		sigs = c
 	}
+	// A write to a closed stdout (listen ... | head) then fails with
+	// EPIPE, which the relay reports, instead of Go's runtime killing the
+	// process with SIGPIPE before it unlinks its socket file.
+	pipe := make(chan os.Signal, 1)
+	signal.Notify(pipe, syscall.SIGPIPE)
+	defer signal.Stop(pipe)
 	if err := srv.Listen(ctx, lo); err != nil {
 		if o.l.On(1) {
 			o.l.Emit("error", errorFields(err)...)
