@@ -109,17 +109,9 @@ func dialTCP(ctx context.Context, opts ConnectOptions, hooks *SocketHooks) (net.
 	if opts.LocalPort < 0 || opts.LocalPort > 65535 {
 		return nil, badPortError("Port", strconv.Itoa(opts.LocalPort))
 	}
-	var local netip.Addr
-	if opts.LocalAddress != "" {
-		a, ok := parseIP(opts.LocalAddress)
-		if !ok {
-			return nil, codeError("ERR_INVALID_IP_ADDRESS", "Invalid IP address: %s", opts.LocalAddress)
-		}
-		local = a
-	}
-	host := opts.Host
-	if host == "" {
-		host = "localhost"
+	local, host, err := localAndHost(opts.LocalAddress, opts.Host)
+	if err != nil {
+		return nil, err
 	}
 	timeout := opts.AutoSelectFamilyAttemptTimeout
 	switch {
@@ -418,4 +410,22 @@ func parseIP(s string) (netip.Addr, bool) {
 	}
 	a, err := netip.ParseAddr(s)
 	return a, err == nil
+}
+
+// localAndHost checks the local address to bind (Node's localAddress;
+// "" for any) and gives the host to reach, "localhost" when none is given,
+// as Node's net.connect does.
+func localAndHost(localAddress, host string) (netip.Addr, string, error) {
+	var local netip.Addr
+	if localAddress != "" {
+		a, ok := parseIP(localAddress)
+		if !ok {
+			return local, "", codeError("ERR_INVALID_IP_ADDRESS", "Invalid IP address: %s", localAddress)
+		}
+		local = a
+	}
+	if host == "" {
+		host = "localhost"
+	}
+	return local, host, nil
 }

@@ -147,12 +147,7 @@ func Relay(s *Socket, in io.Reader, out io.Writer, opts RelayOptions) error {
 			}
 		case err := <-down:
 			if err != nil {
-				var oe *OutputError
-				if errors.As(err, &oe) {
-					s.Destroy(nil)
-				} else {
-					s.Destroy(err)
-				}
+				s.destroyAfterDown(err)
 				return err
 			}
 			// The peer ended (and Socket.peerEnded ended our side too
@@ -209,12 +204,7 @@ func (r *relay) until(in io.Reader, out io.Writer) error {
 			inDone = true
 		case err := <-down:
 			if err != nil {
-				var oe *OutputError
-				if errors.As(err, &oe) {
-					s.Destroy(nil)
-				} else {
-					s.Destroy(err)
-				}
+				s.destroyAfterDown(err)
 				return err
 			}
 			downDone = true
@@ -527,4 +517,17 @@ func relayError(err error, op string) error {
 		}
 	}
 	return sysError(err, op, "", 0)
+}
+
+// destroyAfterDown closes the socket after the copy to the output failed
+// with err: the socket's own failure is its error event; a failure of the
+// output (stdout closed or full) is not the socket's, so it closes
+// without one.
+func (s *Socket) destroyAfterDown(err error) {
+	var oe *OutputError
+	if errors.As(err, &oe) {
+		s.Destroy(nil)
+		return
+	}
+	s.Destroy(err)
 }

@@ -2,7 +2,6 @@ package netcore
 
 import (
 	"context"
-	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -99,17 +98,9 @@ func Scan(ctx context.Context, opts ScanOptions) ([]ScanResult, error) {
 			return nil, badPortError("Port", strconv.Itoa(p))
 		}
 	}
-	var local netip.Addr
-	if opts.LocalAddress != "" {
-		a, ok := parseIP(opts.LocalAddress)
-		if !ok {
-			return nil, codeError("ERR_INVALID_IP_ADDRESS", "Invalid IP address: %s", opts.LocalAddress)
-		}
-		local = a
-	}
-	host := opts.Host
-	if host == "" {
-		host = "localhost"
+	local, host, err := localAndHost(opts.LocalAddress, opts.Host)
+	if err != nil {
+		return nil, err
 	}
 	addr, ok := parseIP(host)
 	if !ok {
