@@ -15,8 +15,8 @@ import (
 // before it is read, so that a file that is not a rule file at all (a
 // disk image, a log) cannot take the memory of every command that loads
 // it; at this size the command that writes the file (block import, add)
-// stays under 64 MiB (measured: 16 MiB of address rules took 93 MiB to
-// import).
+// stays under 64 MiB (measured: a full file of 200,000 address rules
+// takes 55 MiB to import; 400,000, a 12 MB file, took 91 MiB).
 const MaxFileSize = 6 << 20
 
 // ErrNotRegular is the problem with a rule file, or its lock file, that is
