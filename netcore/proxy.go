@@ -64,6 +64,11 @@ func ParseProxy(s string) (*Proxy, error) {
 	if p.Host == "" {
 		return nil, bad("no host")
 	}
+	if strings.Contains(p.Host, ":") && !strings.HasPrefix(u.Host, "[") {
+		// socks5://::1 reads as host ":" and port 1: an IPv6 address
+		// needs its brackets, as in socks5://[::1]:1080.
+		return nil, bad("an IPv6 address goes in brackets: [" + u.Host + "]:PORT")
+	}
 	port := u.Port()
 	if port == "" {
 		return nil, bad("no port")
