@@ -73,15 +73,7 @@ func runNodenet(t *testing.T, stdin io.Reader, args ...string) (stdout, stderr [
 	c.Env = append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir())
 	var out, errb bytes.Buffer
 	c.Stdout, c.Stderr = &out, &errb
-	err := c.Run()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	default:
-		t.Fatalf("nodenet %v: %v", args, err)
-	}
+	code = exitStatus(t, args, c.Run())
 	if ctx.Err() != nil {
 		t.Fatalf("nodenet %v did not finish within %v; stderr:\n%s", args, peerTimeout, errb.String())
 	}
@@ -309,4 +301,19 @@ net.connect({ port: ` + held + `, host: '127.0.0.1', blockList: bl }).on('error'
 	if got := strings.TrimSpace(string(stderr)); got != "nodenet: "+want {
 		t.Errorf("nodenet said %q\nnode said    %q", got, want)
 	}
+}
+
+// exitStatus is the exit status of a nodenet run that returned err; it
+// fails the test when nodenet could not be run at all.
+func exitStatus(t *testing.T, args []string, err error) int {
+	t.Helper()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.ExitCode()
+	}
+	t.Fatalf("nodenet %v: %v", args, err)
+	return 0
 }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -169,15 +168,7 @@ func runConnect(t *testing.T, stdin io.Reader, args ...string) (out, stderr []by
 	var errb bytes.Buffer
 	c.Stderr = &errb
 	c.Env = append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir())
-	err = c.Run()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	default:
-		t.Fatalf("nodenet %v: %v", args, err)
-	}
+	code = exitStatus(t, args, c.Run())
 	if ctx.Err() != nil {
 		t.Fatalf("nodenet %v did not finish within %v: it hangs", args, peerTimeout)
 	}

@@ -340,12 +340,11 @@ func strEscape(u []uint16) []uint16 {
 			const digits = "0123456789ABCDEF"
 			out = append(out, '\\', 'x', uint16(digits[c>>4]), uint16(digits[c&15]))
 		case utf16.IsSurrogate(rune(c)):
-			if c < 0xdc00 && i+1 < len(u) && u[i+1] >= 0xdc00 && u[i+1] <= 0xdfff {
-				out = append(out, c, u[i+1])
+			var pair bool
+			out, pair = appendSurrogate(out, u, i)
+			if pair {
 				i++
-				continue
 			}
-			out = append(out, encode(`\u`+strconv.FormatUint(uint64(c), 16))...)
 		default:
 			out = append(out, c)
 		}
@@ -380,12 +379,11 @@ func jsonStringify(u []uint16) string {
 			const digits = "0123456789abcdef"
 			b = append(b, '\\', 'u', '0', '0', uint16(digits[c>>4]), uint16(digits[c&15]))
 		case utf16.IsSurrogate(rune(c)):
-			if c < 0xdc00 && i+1 < len(u) && u[i+1] >= 0xdc00 && u[i+1] <= 0xdfff {
-				b = append(b, c, u[i+1])
+			var pair bool
+			b, pair = appendSurrogate(b, u, i)
+			if pair {
 				i++
-				continue
 			}
-			b = append(b, encode(`\u`+strconv.FormatUint(uint64(c), 16))...)
 		default:
 			b = append(b, c)
 		}
@@ -546,4 +544,15 @@ func hasDollarBrace(u []uint16) bool {
 		}
 	}
 	return false
+}
+
+// appendSurrogate appends the surrogate at u[i], as both util.inspect and
+// JSON.stringify write one: a well-formed pair as it is (pair true: it
+// took u[i+1] too), a lone surrogate as \uXXXX.
+func appendSurrogate(out, u []uint16, i int) ([]uint16, bool) {
+	c := u[i]
+	if c < 0xdc00 && i+1 < len(u) && u[i+1] >= 0xdc00 && u[i+1] <= 0xdfff {
+		return append(out, c, u[i+1]), true
+	}
+	return append(out, encode(`\u`+strconv.FormatUint(uint64(c), 16))...), false
 }
