@@ -1,0 +1,3 @@
+package fdpass
+
+func kind(int) (string, error) { return "", ErrUnsupported }
