@@ -17,6 +17,9 @@ import (
 // echoEngines are the engines a test of the echo server runs on: both
 // where the event loops run, else goroutines alone.
 func echoEngines() []Engine {
+	if reactorSupported && uringAvailable() == nil {
+		return []Engine{EngineEpoll, EngineUring, EngineGoroutines}
+	}
 	if reactorSupported {
 		return []Engine{EngineEpoll, EngineGoroutines}
 	}

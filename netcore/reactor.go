@@ -45,6 +45,9 @@ type reactor struct {
 	// batch of events, not once per read.
 	stats *serverStats
 	hooks reactorHooks
+	// uring serves from io_uring loops (uringloop_linux.go) instead of
+	// epoll loops: the same hooks, policy and promises.
+	uring bool
 
 	mu sync.Mutex
 	rt *reactorRuntime // nil until serve

@@ -113,6 +113,7 @@ type reactorLoop struct {
 // reactorRuntime is a serving reactor: its loops and their state.
 type reactorRuntime struct {
 	loops    []*reactorLoop
+	urings   []*uringLoop // the loops of the uring engine, instead
 	state    atomic.Int32 // reactorRunning, reactorClosing, reactorDestroying
 	done     chan struct{}
 	exited   sync.WaitGroup
@@ -143,6 +144,14 @@ func (r *reactor) start(lns []net.Listener) (*reactorRuntime, error) {
 	}
 	n := max(r.loops, 1)
 	rt := &reactorRuntime{done: make(chan struct{})}
+	if r.uring {
+		// The loops take the listeners over: on failure they have
+		// released them already.
+		if err := r.startUring(rt, els); err != nil {
+			return nil, err
+		}
+		return rt, nil
+	}
 	for i := 0; i < n; i++ {
 		l, err := newReactorLoop(r, rt)
 		if err != nil {
@@ -204,11 +213,17 @@ func (rt *reactorRuntime) signal(state int32) {
 	for _, l := range rt.loops {
 		unix.Write(l.wakefd, one) //nolint:errcheck // a full counter is a pending wake-up anyway
 	}
+	for _, l := range rt.urings {
+		unix.Write(l.wakefd, one) //nolint:errcheck // as above
+	}
 }
 
 func (rt *reactorRuntime) open() int {
 	n := 0
 	for _, l := range rt.loops {
+		n += int(l.openNow.Load())
+	}
+	for _, l := range rt.urings {
 		n += int(l.openNow.Load())
 	}
 	return n
@@ -352,14 +367,22 @@ func (l *reactorLoop) run() {
 	l.closeFds()
 }
 
-// loopPlace is where a reactorConn lives: its loop and descriptor.
+// loopPlace is where a reactorConn lives: its loop (an epoll loop, or
+// a uring loop) and descriptor.
 type loopPlace struct {
 	loop *reactorLoop
+	ring *uringLoop
 	fd   int
 }
 
 // requestClose asks c's loop to close it.
-func (p loopPlace) requestClose(c *reactorConn) { p.loop.requestClose(c) }
+func (p loopPlace) requestClose(c *reactorConn) {
+	if p.ring != nil {
+		p.ring.requestClose(c)
+		return
+	}
+	p.loop.requestClose(c)
+}
 
 // requestClose asks the loop to close c (its Socket was destroyed by a
 // hook or by the Server), from any goroutine.
@@ -524,7 +547,7 @@ func (l *reactorLoop) newConn(fd int, sa unix.Sockaddr, ln *loopListener) {
 	}
 	var conn *reactorConn
 	if r.wantConnInfo() {
-		conn = &reactorConn{local: ln.addr, remote: &net.UnixAddr{Net: "unix"}, at: loopPlace{l, fd}}
+		conn = &reactorConn{local: ln.addr, remote: &net.UnixAddr{Net: "unix"}, at: loopPlace{loop: l, fd: fd}}
 		if !ln.unix {
 			conn.remote = sockaddrToAddr(sa)
 			// On a wildcard listener the local address is the one the

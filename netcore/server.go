@@ -32,6 +32,12 @@ const (
 	// descriptor and a slot in a table, not a goroutine. Only the echo
 	// handler runs there, on Linux; Serve fails when it cannot be used.
 	EngineEpoll Engine = "epoll"
+	// EngineUring serves as EngineEpoll does, from io_uring loops that
+	// batch the system calls of many connections into one per turn
+	// (Linux 6.1 or later). Where io_uring is not available (an older
+	// kernel, a seccomp filter, kernel.io_uring_disabled) it serves from
+	// epoll loops instead; Server.Engine tells which.
+	EngineUring Engine = "uring"
 	// EngineGoroutines serves each connection with its own Socket on its
 	// own goroutine: every handler, every option, every system.
 	EngineGoroutines Engine = "goroutines"
@@ -277,7 +283,10 @@ func (s *Server) Address() Addr {
 func (s *Server) Engine() Engine {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.loops != nil {
+	switch {
+	case s.loops != nil && s.loops.uring:
+		return EngineUring
+	case s.loops != nil:
 		return EngineEpoll
 	}
 	return EngineGoroutines
@@ -383,9 +392,9 @@ func (s *Server) chooseLoops(lns []net.Listener) (bool, error) {
 	switch s.opts.Engine {
 	case EngineGoroutines:
 		return false, nil
-	case EngineAuto, EngineEpoll:
+	case EngineAuto, EngineEpoll, EngineUring:
 	default:
-		return false, codeError("ERR_INVALID_ARG_VALUE", "The engine %q is not one of %q, %q or %q", string(s.opts.Engine), "auto", EngineEpoll, EngineGoroutines)
+		return false, codeError("ERR_INVALID_ARG_VALUE", "The engine %q is not one of %q, %q, %q or %q", string(s.opts.Engine), "auto", EngineEpoll, EngineUring, EngineGoroutines)
 	}
 	why := ""
 	switch {
@@ -408,8 +417,8 @@ func (s *Server) chooseLoops(lns []net.Listener) (bool, error) {
 	if why == "" {
 		return true, nil
 	}
-	if s.opts.Engine == EngineEpoll {
-		return false, codeError("ERR_INVALID_ARG_VALUE", "The epoll engine cannot serve here: %s", why)
+	if s.opts.Engine == EngineEpoll || s.opts.Engine == EngineUring {
+		return false, codeError("ERR_INVALID_ARG_VALUE", "The %s engine cannot serve here: %s", string(s.opts.Engine), why)
 	}
 	return false, nil
 }
@@ -425,6 +434,8 @@ func (s *Server) serveLoops(lns []net.Listener, loops int) error {
 		keepAlive:     o.KeepAlive,
 		keepAliveIdle: o.KeepAliveInitialDelay,
 		stats:         &s.stats,
+		// io_uring when asked for and the kernel has it; else epoll.
+		uring: o.Engine == EngineUring && uringAvailable() == nil,
 	}
 	r.hooks = s.loopHooks()
 	var files []socketFile
