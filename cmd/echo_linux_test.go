@@ -34,6 +34,7 @@ var echoPaths = []struct {
 	args []string
 }{
 	{"reactor", nil},
+	{"uring", []string{"--engine", "uring"}},
 	{"socket", []string{"--timeout", "1h"}},
 }
 

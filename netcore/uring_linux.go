@@ -92,8 +92,14 @@ const (
 type uringParams struct {
 	sqEntries, cqEntries, flags, sqThreadCPU, sqThreadIdle, features, wqFD uint32
 	resv                                                                   [3]uint32
-	sqOff                                                                  struct{ head, tail, ringMask, ringEntries, flags, dropped, array, resv1 uint32; userAddr uint64 }
-	cqOff                                                                  struct{ head, tail, ringMask, ringEntries, overflow, cqes, flags, resv1 uint32; userAddr uint64 }
+	sqOff                                                                  struct {
+		head, tail, ringMask, ringEntries, flags, dropped, array, resv1 uint32
+		userAddr                                                        uint64
+	}
+	cqOff struct {
+		head, tail, ringMask, ringEntries, overflow, cqes, flags, resv1 uint32
+		userAddr                                                        uint64
+	}
 }
 
 // uringSQE is struct io_uring_sqe (64 bytes). Fields named after the

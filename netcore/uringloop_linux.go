@@ -115,7 +115,7 @@ func (s *uringSlot) conn() *reactorConn {
 
 // uringListener is a listener as one loop accepts on it.
 type uringListener struct {
-	ln    *loopListener
+	ln       *loopListener
 	armed    bool // a multishot accept is in flight
 	gone     bool // accept no more
 	released bool // ln.release was called
