@@ -24,7 +24,6 @@ import (
 	"errors"
 	"os"
 	"sync/atomic"
-	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -229,37 +228,46 @@ func (r *ring) sqe() *uringSQE {
 // publish makes the queued SQEs visible to the kernel.
 func (r *ring) publish() { atomic.StoreUint32(r.sqTail, r.sqLocal) }
 
-// enter submits the queued SQEs and, with wait, waits until at least one
-// completion is there. It returns the number submitted. A wait may block,
-// so it goes through the scheduler; a call that only submits, or finds
-// completions waiting, returns at once.
-func (r *ring) enter(wait bool) (int, error) {
+// enter submits the queued SQEs and, with wait, makes sure completions
+// are there: it first submits and collects without waiting, through a
+// raw system call that the Go scheduler does not see (it cannot block);
+// only when that finds no completion does it wait, through the
+// scheduler, so that the thread's P serves others meanwhile. Under load
+// a turn is one system call.
+func (r *ring) enter(wait bool) error {
 	r.publish()
-	toSubmit := r.unsubmittedKernel()
-	var flags, minComplete uintptr
+	var flags uintptr
 	if wait {
-		flags, minComplete = ioringEnterGetEvents, 1
+		flags = ioringEnterGetEvents
 	}
 	for {
-		var n uintptr
-		var e syscall.Errno
-		if wait {
-			n, _, e = unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), minComplete, flags, 0, 0)
-		} else {
-			n, _, e = unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), 0, 0, 0, 0)
-		}
-		switch e {
-		case 0:
-			return int(n), nil
-		case unix.EINTR:
-			// A signal (the Go runtime's preemption among them) cut the
-			// wait short; what was submitted stays submitted.
-			if n > 0 || toSubmit == 0 {
-				return int(n), nil
-			}
+		toSubmit := r.unsubmittedKernel()
+		_, _, e := unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), 0, flags, 0, 0)
+		if e == unix.EINTR {
 			continue
+		}
+		// EAGAIN and EBUSY: the kernel is short of memory or its
+		// completion queue overflowed; what was not submitted stays
+		// queued, and the completions reaped meanwhile make room.
+		if e != 0 && e != unix.EAGAIN && e != unix.EBUSY {
+			return os.NewSyscallError("io_uring_enter", e)
+		}
+		break
+	}
+	if !wait {
+		return nil
+	}
+	for {
+		if head, tail := r.cqReady(); head != tail {
+			return nil
+		}
+		_, _, e := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(r.unsubmittedKernel()), 1, ioringEnterGetEvents, 0, 0)
+		switch e {
+		case 0, unix.EINTR:
+			// A signal (the Go runtime's preemption among them) cut
+			// the wait short: look again.
 		default:
-			return int(n), os.NewSyscallError("io_uring_enter", e)
+			return os.NewSyscallError("io_uring_enter", e)
 		}
 	}
 }

@@ -290,7 +290,7 @@ func (l *uringLoop) run(ready chan<- error) {
 		for i := range l.lns {
 			l.armAccept(i)
 		}
-		if _, err = l.ring.enter(false); err != nil {
+		if err = l.ring.enter(false); err != nil {
 			l.abandonListeners()
 		}
 	}
@@ -301,7 +301,7 @@ func (l *uringLoop) run(ready chan<- error) {
 		return
 	}
 	for {
-		if _, err := l.ring.enter(true); err != nil {
+		if err := l.ring.enter(true); err != nil {
 			// Not expected of a valid ring: end this loop. Closing the
 			// ring cancels every request; the sockets are closed
 			// here.
@@ -317,7 +317,7 @@ func (l *uringLoop) run(ready chan<- error) {
 			if l.closing == 0 {
 				break
 			}
-			if _, err := l.ring.enter(false); err != nil {
+			if err := l.ring.enter(false); err != nil {
 				break
 			}
 		}
@@ -369,7 +369,7 @@ func (l *uringLoop) sqe() *uringSQE {
 		if s := l.ring.sqe(); s != nil {
 			return s
 		}
-		if _, err := l.ring.enter(false); err != nil {
+		if err := l.ring.enter(false); err != nil {
 			// The kernel took nothing: wait a moment for it to
 			// consume (it cannot, without entering; enter again).
 			runtime.Gosched()
