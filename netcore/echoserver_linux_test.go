@@ -184,15 +184,23 @@ func echoLimitChild(engine Engine) {
 // the server binds itself (ipc's listener) are served from the event
 // loops, and Close removes the socket file.
 func TestEchoServerIPCOnLoops(t *testing.T) {
+	for _, engine := range echoEngines() {
+		if engine != EngineGoroutines {
+			t.Run(string(engine), func(t *testing.T) { echoIPCOnLoops(t, engine) })
+		}
+	}
+}
+
+func echoIPCOnLoops(t *testing.T, engine Engine) {
 	path := t.TempDir() + "/echo.sock"
 	abstract := fmt.Sprintf("@nodenet-test-%d-%d", os.Getpid(), time.Now().UnixNano())
 	for _, p := range []string{path, abstract} {
-		srv := NewEchoServer(ServerOptions{}, EchoOptions{Greeting: []byte("hi")})
+		srv := NewEchoServer(ServerOptions{Engine: engine}, EchoOptions{Greeting: []byte("hi")})
 		if err := srv.Listen(context.Background(), ListenOptions{Path: p, Workers: 2}); err != nil {
 			t.Fatal(err)
 		}
-		if got := srv.Engine(); got != EngineEpoll {
-			t.Errorf("%s: served on %q; want the epoll engine", p, got)
+		if got := srv.Engine(); got != engine {
+			t.Errorf("%s: served on %q; want the %s engine", p, got, engine)
 		}
 		if got := srv.Address().Path; got != p {
 			t.Errorf("address %q; want %q", got, p)

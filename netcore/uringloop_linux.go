@@ -156,7 +156,13 @@ var (
 // uringAvailable tells whether this kernel lets the process use
 // io_uring with what the engine needs (single issuer, deferred task
 // work, provided buffer rings): it tries once, and remembers.
-func uringAvailable() error {
+func uringAvailable() error { return uringProbe() }
+
+// uringProbe is uringAvailable's test (a variable: tests stand in a
+// kernel without io_uring).
+var uringProbe = probeUring
+
+func probeUring() error {
 	uringOnce.Do(func() {
 		if !littleEndian {
 			uringErr = errUringUnsupported
