@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -203,4 +204,49 @@ func openFds(t *testing.T) int {
 		t.Fatal(err)
 	}
 	return len(ents)
+}
+
+// TestRingSendDontWait: a send with MSG_DONTWAIT to a full socket
+// completes at once with EAGAIN (or a short count) instead of waiting in
+// the ring, which is how the engine learns that a client does not read.
+func TestRingSendDontWait(t *testing.T) {
+	uringNeeded(t)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	r, err := newRing(8, 16, uringSetupFlags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.close()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fds[0])
+	defer unix.Close(fds[1])
+	chunk := make([]byte, 4096)
+	for {
+		if _, err := unix.Write(fds[0], chunk); err == unix.EAGAIN {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := r.sqe()
+	s.opcode = ioringOpSend
+	s.fd = int32(fds[0])
+	s.addr = uint64(uintptr(unsafe.Pointer(&chunk[0])))
+	s.len = uint32(len(chunk))
+	s.opFlags = unix.MSG_DONTWAIT | unix.MSG_NOSIGNAL
+	if err := r.enter(false); err != nil {
+		t.Fatal(err)
+	}
+	head, tail := r.cqReady()
+	if head == tail {
+		t.Fatal("a send with MSG_DONTWAIT to a full socket is waiting in the ring")
+	}
+	if c := r.cqe(head); c.res != -int32(unix.EAGAIN) && (c.res < 0 || c.res >= int32(len(chunk))) {
+		t.Errorf("res %d; want EAGAIN or a short count", c.res)
+	}
+	r.cqAdvance(tail)
 }
