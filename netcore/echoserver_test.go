@@ -611,11 +611,13 @@ func TestEchoServerEngineChoice(t *testing.T) {
 				t.Errorf("engine %q; want %q", got, want)
 			}
 			if want == EngineGoroutines {
-				tt.so.Engine = EngineEpoll
-				err := NewEchoServer(tt.so, EchoOptions{}).Serve(echoListen(t, "tcp"))
-				var ne *Error
-				if !errors.As(err, &ne) || ne.Code != "ERR_INVALID_ARG_VALUE" {
-					t.Errorf("the epoll engine forced: %v; want ERR_INVALID_ARG_VALUE", err)
+				for _, forced := range []Engine{EngineEpoll, EngineUring} {
+					tt.so.Engine = forced
+					err := NewEchoServer(tt.so, EchoOptions{}).Serve(echoListen(t, "tcp"))
+					var ne *Error
+					if !errors.As(err, &ne) || ne.Code != "ERR_INVALID_ARG_VALUE" {
+						t.Errorf("the %s engine forced: %v; want ERR_INVALID_ARG_VALUE", forced, err)
+					}
 				}
 			}
 		})
