@@ -60,11 +60,11 @@ rates, every second (--stats=DUR) and once more at exit.
 
 A client that sends and does not read is not read from until it reads
 again: at most one read is held per client. On Linux the connections are
-served from epoll loops (a connection costs a descriptor and a few dozen
-bytes), unless --timeout needs a socket of its own per connection.
---engine uring serves from io_uring loops instead, which batch the system
-calls of many clients into one per turn; where the kernel offers no
-io_uring it serves from epoll loops (-vv says which engine serves).
+served from io_uring loops, which batch the system calls of many clients
+into one per turn, or from epoll loops where the kernel offers no
+io_uring (--engine epoll asks for them; -vv says which engine serves): a
+connection costs a descriptor and a few dozen bytes, unless --timeout
+needs a socket of its own per connection.
 --workers N runs N accept loops on the one listening socket; one, the
 default, serves best where clients share the machine's cores (as in a
 benchmark on the same host); more pay when the server has cores to
@@ -105,7 +105,7 @@ second one closes them at once.`,
 			case opts.Workers < 1:
 				return usageErrorf("--workers %d: want 1 or more", opts.Workers)
 			case engine != "" && engine != string(netcore.EngineEpoll) && engine != string(netcore.EngineUring) && engine != string(netcore.EngineGoroutines):
-				return usageErrorf("--engine %q: want epoll, uring or goroutines (default: epoll where it can serve)", engine)
+				return usageErrorf("--engine %q: want epoll, uring or goroutines (default: uring, else epoll, where they can serve)", engine)
 			case opts.Stats < 0:
 				return usageErrorf("--stats %v: a duration cannot be negative", opts.Stats)
 			case opts.Stats > 0 && opts.Stats < minStatsInterval:
@@ -123,7 +123,7 @@ second one closes them at once.`,
 	greeting = `hello\r\n`
 	fl.Var((*escapedFlag)(&greeting), "greeting", "write `STR` to each client first (\\r \\n \\t \\0 \\\\ \\xHH escapes; '' for none)")
 	fl.IntVar(&opts.Workers, "workers", 1, "run `N` accept loops on the port (more pay when clients are not on this machine's cores)")
-	fl.StringVar(&engine, "engine", "", "serve with `ENGINE`: epoll (Linux), uring (Linux io_uring, else epoll) or goroutines (default: epoll where it can serve)")
+	fl.StringVar(&engine, "engine", "", "serve with `ENGINE`: uring (Linux io_uring, else epoll), epoll (Linux) or goroutines (default: uring, else epoll, where they can serve)")
 	fl.DurationVar(&opts.Stats, "stats", 0, "print connections, bytes and rates on stderr every `DUR` (--stats: 1s), and at exit")
 	fl.Lookup("stats").NoOptDefVal = "1s"
 	return cmd

@@ -27,14 +27,15 @@ import (
 // echoWait bounds every wait of these tests.
 const echoWait = 30 * time.Second
 
-// echoPaths are the two ways nodenet echo serves: the epoll reactor, and
-// a Socket per connection, which --timeout needs.
+// echoPaths are the ways nodenet echo serves: epoll loops, io_uring loops
+// (the default; epoll where the kernel has no io_uring), and a Socket per
+// connection, which --timeout needs.
 var echoPaths = []struct {
 	name string
 	args []string
 }{
-	{"reactor", nil},
-	{"uring", []string{"--engine", "uring"}},
+	{"epoll", []string{"--engine", "epoll"}},
+	{"uring", nil}, // the default, where the kernel has io_uring
 	{"socket", []string{"--timeout", "1h"}},
 }
 

@@ -13,9 +13,10 @@
 // connection and counting it are one atomic step, so limits hold across
 // accept loops. The engine is chosen inside: a goroutine and a Socket per
 // connection for any handler (NewServer), or, for the docs' echo handler
-// (NewEchoServer) on Linux, a few epoll loops in which a connection costs a
-// descriptor and a slot in a table. The events and the counters (Stats)
-// are the same on both.
+// (NewEchoServer) on Linux, a few event loops in which a connection costs a
+// descriptor and a slot in a table: io_uring loops where the kernel offers
+// io_uring, else epoll loops. The events and the counters (Stats) are the
+// same on every engine.
 //
 // Accept loops (ListenOptions.Workers) share one listening socket, so a
 // port in use is EADDRINUSE whoever holds it; only ReusePort gives each

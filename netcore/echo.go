@@ -189,8 +189,8 @@ func echoPlain(c net.Conn, o *EchoOptions) (read, written int64, err error) {
 // Node's net.createServer example, with eo's greeting: each client is
 // greeted, then everything it sends comes back, and its end ends the
 // connection once everything was echoed (as c.pipe(c) does, whatever
-// AllowHalfOpen says). On Linux it is served from epoll loops unless an
-// option needs a Socket per connection (see EngineAuto); its counters,
+// AllowHalfOpen says). On Linux it is served from io_uring (else epoll)
+// loops unless an option needs a Socket per connection (see EngineAuto); its counters,
 // policy and events are the same on every engine.
 func NewEchoServer(opts ServerOptions, eo EchoOptions) *Server {
 	s := NewServer(opts, nil)

@@ -44,6 +44,16 @@ var echoBenchServers = []echoBenchServer{
 		}
 		b.Cleanup(func() { srv.Destroy(); <-srv.Done() })
 	}},
+	{"UringServer", func(b *testing.B, ln net.Listener, greeting []byte) {
+		if !reactorSupported || uringAvailable() != nil {
+			b.Skip("no uring engine here")
+		}
+		srv := NewEchoServer(ServerOptions{Engine: EngineUring}, EchoOptions{Greeting: greeting})
+		if err := srv.Serve(ln); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { srv.Destroy(); <-srv.Done() })
+	}},
 	// The plain Go server, as the bench harness's reference: io.Copy
 	// splices through a pipe on Linux.
 	{"IOCopy", func(b *testing.B, ln net.Listener, greeting []byte) {

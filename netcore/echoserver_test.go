@@ -585,7 +585,8 @@ func TestEchoServerDestroyFromHook(t *testing.T) {
 }
 
 // TestEchoServerEngineChoice: the automatic choice takes the event loops
-// only where nothing needs a Socket per connection, and the epoll engine
+// only where nothing needs a Socket per connection (io_uring loops where
+// the kernel has io_uring, else epoll loops), and the loop engines
 // refuses what it cannot serve.
 func TestEchoServerEngineChoice(t *testing.T) {
 	for _, tt := range []struct {
@@ -599,8 +600,11 @@ func TestEchoServerEngineChoice(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			want := tt.want
-			if !reactorSupported {
+			switch {
+			case !reactorSupported:
 				want = EngineGoroutines
+			case want == EngineEpoll && uringAvailable() == nil:
+				want = EngineUring // the default where the kernel has it
 			}
 			srv := NewEchoServer(tt.so, EchoOptions{})
 			if err := srv.Serve(echoListen(t, "tcp")); err != nil {

@@ -25,8 +25,9 @@ type Engine string
 const (
 	// EngineAuto serves with event loops where the handler and the
 	// options allow it (NewEchoServer on Linux, with no idle timeout, no
-	// TLS and listeners whose descriptors can be taken over), and with a
-	// goroutine per connection otherwise.
+	// TLS and listeners whose descriptors can be taken over): io_uring
+	// loops where the kernel offers io_uring, else epoll loops; and with
+	// a goroutine per connection otherwise.
 	EngineAuto Engine = ""
 	// EngineEpoll serves from a few epoll loops: a connection costs a
 	// descriptor and a slot in a table, not a goroutine. Only the echo
@@ -174,9 +175,9 @@ const DefaultBacklog = 511
 // Server is Node's net.Server: it listens, accepts, applies its policy
 // (MaxConnections, the BlockList, the idle timeout, TLS) to every
 // connection, and serves it with its handler. One Server type serves
-// every handler; its engine (a goroutine per connection, or epoll loops
-// for the echo handler) is chosen inside, and the policy, the events and
-// the counters are the same on both.
+// every handler; its engine (a goroutine per connection, or io_uring or
+// epoll loops for the echo handler) is chosen inside, and the policy, the
+// events and the counters are the same on every engine.
 //
 // On the goroutine engine the handler runs on the connection's own
 // goroutine; when it returns, the connection is destroyed if it is still
@@ -434,8 +435,9 @@ func (s *Server) serveLoops(lns []net.Listener, loops int) error {
 		keepAlive:     o.KeepAlive,
 		keepAliveIdle: o.KeepAliveInitialDelay,
 		stats:         &s.stats,
-		// io_uring when asked for and the kernel has it; else epoll.
-		uring: o.Engine == EngineUring && uringAvailable() == nil,
+		// io_uring when asked for, or by default, and the kernel has
+		// it; else epoll.
+		uring: o.Engine != EngineEpoll && uringAvailable() == nil,
 	}
 	r.hooks = s.loopHooks()
 	var files []socketFile
