@@ -83,8 +83,7 @@ const (
 
 // io_uring_register opcodes.
 const (
-	ioringRegisterPbufRing   = 22
-	ioringUnregisterPbufRing = 23
+	ioringRegisterPbufRing = 22
 )
 
 // uringParams is struct io_uring_params.
@@ -208,9 +207,6 @@ func (r *ring) close() {
 		r.fd = -1
 	}
 }
-
-// unsubmitted is the number of SQEs queued and not yet handed over.
-func (r *ring) unsubmitted() uint32 { return r.sqLocal - atomic.LoadUint32(r.sqTail) }
 
 // sqe returns the next free submission entry, zeroed, or nil when the
 // submission ring is full (the caller submits and asks again).
