@@ -72,13 +72,25 @@ func (b *BlockList) AddBatch(bt *Batch) {
 	b.vals = slices.Grow(b.vals, na)
 	b.subnets = slices.Grow(b.subnets, ns)
 	b.ranges = slices.Grow(b.ranges, nr)
+	// A batch at least as large as the rules already indexed is indexed
+	// with them, from scratch, when a check needs it: nothing is kept for
+	// the index meanwhile (a rule file written by import is never checked
+	// by the process that wrote it).
+	if !b.full && bt.n >= b.naddr+len(b.subnets)+len(b.ranges) {
+		b.full = true
+		b.pending.reset()
+	}
 	if !b.full {
 		b.pending.v4 = slices.Grow(b.pending.v4, bt.n)
 		b.pending.v6 = slices.Grow(b.pending.v6, bt.n)
 	}
 	for _, block := range bt.blocks {
 		for _, c := range block {
-			b.add(c)
+			b.addRule(c)
+			if !b.full {
+				b.pending.add(c)
+			}
 		}
 	}
+	b.idx.Store(nil)
 }

@@ -175,3 +175,56 @@ func BenchmarkMemory(b *testing.B) {
 		runtime.KeepAlive(bl)
 	}
 }
+
+// importBatch is what `block import` reads from a rule file of n
+// benchRules before it takes the lock.
+func importBatch(tb testing.TB, n int) *Batch {
+	var bt Batch
+	for _, r := range benchRules(n, uint64(n)) {
+		if err := bt.ParseRule([]byte(r.String()), ""); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return &bt
+}
+
+// BenchmarkAddBatch adds 100,000 rules read by `block import` to an empty
+// list: Node's address table, built as Node builds it.
+func BenchmarkAddBatch(b *testing.B) {
+	bt := importBatch(b, 100000)
+	b.ReportAllocs()
+	for b.Loop() {
+		bl := New()
+		bl.AddBatch(bt)
+	}
+}
+
+// BenchmarkFormat formats the rule file of 100,000 rules added by `block
+// import`, as it is written: a piece at a time.
+func BenchmarkFormat(b *testing.B) {
+	bl := New()
+	bl.AddBatch(importBatch(b, 100000))
+	b.ReportAllocs()
+	for b.Loop() {
+		bl.formatTo(func([]byte) bool { return true })
+	}
+}
+
+// BenchmarkBatchParse reads 100,000 rule strings into a Batch, as `block
+// import` does for each element.
+func BenchmarkBatchParse(b *testing.B) {
+	rules := benchRules(100000, 100000)
+	strs := make([][]byte, len(rules))
+	for i, r := range rules {
+		strs[i] = []byte(r.String())
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		var bt Batch
+		for _, s := range strs {
+			if err := bt.ParseRule(s, ""); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}

@@ -148,6 +148,16 @@ func (b *BlockList) Add(r Rule) error {
 // add adds a valid rule; b.mu is held.
 func (b *BlockList) add(c crule) {
 	b.unlist()
+	b.addRule(c)
+	if !b.full {
+		b.pending.add(c)
+	}
+	b.idx.Store(nil)
+}
+
+// addRule adds a valid rule to the rules, not to the index; b.mu is held
+// and b is unlisted.
+func (b *BlockList) addRule(c crule) {
 	switch c.kind {
 	case AddressRule:
 		t := b.table()
@@ -172,10 +182,6 @@ func (b *BlockList) add(c crule) {
 	case SubnetRule:
 		b.subnets = append(b.subnets, c)
 	}
-	if !b.full {
-		b.pending.add(c)
-	}
-	b.idx.Store(nil)
 }
 
 // table returns the replica of Node's address table, building it from the

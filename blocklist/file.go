@@ -532,14 +532,37 @@ func scanString(s []byte, i int) ([]byte, int, error) {
 // Format returns the rule file for b's rules: a JSON array with one rule
 // string per line.
 func Format(b *BlockList) []byte {
-	var buf []byte
+	// Room for most files at once: an IPv4 address rule takes 26 to 34
+	// bytes, an IPv6 one up to 57.
+	out := make([]byte, 0, 8+b.Size()*40)
+	b.formatTo(func(chunk []byte) bool {
+		out = append(out, chunk...)
+		return true
+	})
+	return out
+}
+
+// formatChunk is how much of a rule file formatTo hands over at a time.
+const formatChunk = 64 << 10
+
+// formatTo formats the rule file for b's rules (see Format) in pieces of
+// about formatChunk bytes, in one buffer, handing each to emit, which
+// may keep it only for the call and returns false to stop. It returns
+// the size of the whole file, counted on when emit stops.
+func (b *BlockList) formatTo(emit func(chunk []byte) bool) int64 {
+	buf := make([]byte, 0, formatChunk+256)
+	var size int64
+	more := true
+	flush := func() {
+		size += int64(len(buf))
+		if more {
+			more = emit(buf)
+		}
+		buf = buf[:0]
+	}
 	n := 0
-	size := b.Size()
 	b.eachRule(func(rule []byte) {
 		if n == 0 {
-			// Room for most files at once: an IPv4 address rule takes 26
-			// to 34 bytes.
-			buf = make([]byte, 0, 8+size*36)
 			buf = append(buf, "[\n"...)
 		} else {
 			buf = append(buf, ",\n"...)
@@ -550,11 +573,17 @@ func Format(b *BlockList) []byte {
 		buf = append(buf, "  \""...)
 		buf = append(buf, rule...)
 		buf = append(buf, '"')
+		if len(buf) >= formatChunk {
+			flush()
+		}
 	})
 	if n == 0 {
-		return []byte("[]\n")
+		buf = append(buf, "[]\n"...)
+	} else {
+		buf = append(buf, "\n]\n"...)
 	}
-	return append(buf, "\n]\n"...)
+	flush()
+	return size
 }
 
 // FormatRules formats rule strings as a rule file does.
@@ -592,15 +621,12 @@ func WriteFile(path string, b *BlockList) error {
 	if err != nil {
 		return &FileError{Path: path, Err: err}
 	}
-	return writeAtomic(path, real, Format(b))
+	return writeAtomic(path, real, b)
 }
 
-// writeAtomic writes data to the rule file real, which is path with its
-// links followed; errors name path, as the user gave it.
-func writeAtomic(path, real string, data []byte) error {
-	if int64(len(data)) > maxFileSize {
-		return &FileError{Path: path, Err: tooLarge("the rules would take", int64(len(data)))}
-	}
+// writeAtomic writes b's rule file to real, which is path with its links
+// followed; errors name path, as the user gave it.
+func writeAtomic(path, real string, b *BlockList) error {
 	dir, base := filepath.Split(real)
 	if dir == "" {
 		dir = "."
@@ -640,8 +666,23 @@ func writeAtomic(path, real string, data []byte) error {
 			return &FileError{Path: path, Err: unwrapPath(err)}
 		}
 	}
-	if _, err := f.Write(data); err != nil {
-		return &FileError{Path: path, Err: unwrapPath(err)}
+	// The file is written as it is formatted, a piece at a time; rules
+	// that would make it too large stop the writing, and are counted on
+	// to say by how much.
+	var werr error
+	var written int64
+	size := b.formatTo(func(chunk []byte) bool {
+		if written += int64(len(chunk)); written > maxFileSize {
+			return false
+		}
+		_, werr = f.Write(chunk)
+		return werr == nil
+	})
+	if size > maxFileSize {
+		return &FileError{Path: path, Err: tooLarge("the rules would take", size)}
+	}
+	if werr != nil {
+		return &FileError{Path: path, Err: unwrapPath(werr)}
 	}
 	if err := f.Sync(); err != nil {
 		return &FileError{Path: path, Err: unwrapPath(err)}
@@ -698,5 +739,5 @@ func Update(path string, change func(*BlockList) error) error {
 	if err := change(b); err != nil {
 		return err
 	}
-	return writeAtomic(path, real, Format(b))
+	return writeAtomic(path, real, b)
 }

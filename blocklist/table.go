@@ -97,13 +97,59 @@ type addrTable struct {
 	head       int32   // the first node, or noNode
 	count      int     // keys in the table
 	nextResize uint64  // the count at which the table grows
+	mod        modulus // len(buckets)
+}
+
+// modulus computes h % d without a division, which takes tens of cycles
+// and comes once or twice per key: with m = ceil(2^128 / d), h % d is the
+// high 128 bits of (m*h mod 2^128) * d, for any 64-bit h and any d below
+// 2^32 (Lemire, Kaser and Kurz, "Faster remainder by direct computation",
+// 2019). Bucket counts are primes below 2^32.
+type modulus struct {
+	d        uint64
+	mhi, mlo uint64
+}
+
+func newModulus(d uint64) modulus {
+	if d <= 1 {
+		return modulus{d: d}
+	}
+	// ceil(2^128/d) = floor((2^128-1)/d) + 1, for any d > 1.
+	hi, r := bits.Div64(0, ^uint64(0), d)
+	lo, _ := bits.Div64(r, ^uint64(0), d)
+	lo, carry := bits.Add64(lo, 1, 0)
+	return modulus{d: d, mhi: hi + carry, mlo: lo}
+}
+
+// of returns h % d.
+func (m *modulus) of(h uint64) uint64 {
+	if m.d <= 1 {
+		return 0
+	}
+	// low = m*h mod 2^128
+	lhi, llo := bits.Mul64(m.mlo, h)
+	lhi += m.mhi * h
+	// (low * d) >> 128, d < 2^32
+	xhi, xlo := bits.Mul64(lhi, m.d)
+	y, _ := bits.Mul64(llo, m.d)
+	_, carry := bits.Add64(xlo, y, 0)
+	return xhi + carry
+}
+
+// setBuckets gives the table size empty buckets.
+func (t *addrTable) setBuckets(size uint64) {
+	t.buckets = make([]int32, size)
+	for i := range t.buckets {
+		t.buckets[i] = noNode
+	}
+	t.mod = newModulus(size)
 }
 
 func newAddrTable() *addrTable {
-	return &addrTable{buckets: []int32{noNode}, head: noNode}
+	return &addrTable{buckets: []int32{noNode}, head: noNode, mod: newModulus(1)}
 }
 
-func (t *addrTable) bucket(h uint64) int { return int(h % uint64(len(t.buckets))) }
+func (t *addrTable) bucket(h uint64) int { return int(t.mod.of(h)) }
 
 func (t *addrTable) nextOf(ref int32) int32 {
 	if ref == beforeBegin {
@@ -189,10 +235,7 @@ func (t *addrTable) linkAtBucketFront(b int, n int32) {
 }
 
 func (t *addrTable) rehash(size uint64) {
-	t.buckets = make([]int32, size)
-	for i := range t.buckets {
-		t.buckets[i] = noNode
-	}
+	t.setBuckets(size)
 	t.nextResize = size
 	p := t.head
 	t.head = noNode
@@ -438,10 +481,8 @@ func placeTable(vals []ip, order []int32) *addrTable {
 		after[firstRun[r]] = append(after[firstRun[r]], run)
 	}
 
-	t := &addrTable{buckets: make([]int32, size), head: noNode, count: len(keys), nextResize: size}
-	for i := range t.buckets {
-		t.buckets[i] = noNode
-	}
+	t := &addrTable{head: noNode, count: len(keys), nextResize: size}
+	t.setBuckets(size)
 	prev := int32(beforeBegin)
 	emit := func(run []int) {
 		t.buckets[keys[run[0]].hash%size] = prev
@@ -479,10 +520,8 @@ func replayTable(vals []ip, order []int32) *addrTable {
 		}
 	}
 	size := bucketCountFor(n)
-	t := &addrTable{buckets: make([]int32, size), head: noNode, nextResize: size}
-	for i := range t.buckets {
-		t.buckets[i] = noNode
-	}
+	t := &addrTable{head: noNode, nextResize: size}
+	t.setBuckets(size)
 	for i := len(order) - 1; i >= 0; i-- {
 		s := order[i]
 		first, second, two := ruleKeys(vals[s])
