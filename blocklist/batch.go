@@ -32,13 +32,20 @@ func (bt *Batch) ParseRule(s []byte, family string) error {
 			return err
 		}
 	}
-	if bt.n%batchBlock == 0 {
+	if k := len(bt.blocks); k == 0 || len(bt.blocks[k-1]) == cap(bt.blocks[k-1]) {
 		bt.blocks = append(bt.blocks, make([]crule, 0, batchBlock))
 	}
 	last := &bt.blocks[len(bt.blocks)-1]
 	*last = append(*last, c)
 	bt.n++
 	return nil
+}
+
+// Append moves the rules of other after bt's, leaving other empty.
+func (bt *Batch) Append(other *Batch) {
+	bt.blocks = append(bt.blocks, other.blocks...)
+	bt.n += other.n
+	*other = Batch{}
 }
 
 // Len returns the number of rules in the batch.
