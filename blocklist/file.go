@@ -100,16 +100,17 @@ func Parse(data []byte) (*BlockList, error) {
 	return b, nil
 }
 
-// ruleSink receives the rules of a rule file, in file order.
-type ruleSink interface{ rule(crule) }
+// ruleSink receives the rules of a rule file, in file order, each with
+// the length of its JSON string, quotes included.
+type ruleSink interface{ rule(c crule, n int) }
 
 // rule records what a rule blocks.
-func (s *spans) rule(c crule) { s.add(c) }
+func (s *spans) rule(c crule, _ int) { s.add(c) }
 
 // ruleList collects rules.
 type ruleList []crule
 
-func (l *ruleList) rule(c crule) { *l = append(*l, c) }
+func (l *ruleList) rule(c crule, _ int) { *l = append(*l, c) }
 
 // unlist sorts the rules of a rule file out into the address table's
 // inputs, subnets and ranges; b.mu is held (or b is not shared yet).
@@ -328,7 +329,7 @@ func scanElements(data []byte, i, end int, open, close bool, sink ruleSink) erro
 				return fail(i, err)
 			}
 		}
-		sink.rule(c)
+		sink.rule(c, next-i)
 		i = skipSpace(s, next)
 		if i == len(s) {
 			return fail(i, errors.New("unexpected end of JSON: want ',' or ']'"))
@@ -545,45 +546,91 @@ func Format(b *BlockList) []byte {
 // formatChunk is how much of a rule file formatTo hands over at a time.
 const formatChunk = 64 << 10
 
+// parallelFormatMin is the number of rules from which formatTo formats
+// the second half of the file at the same time as the first.
+const parallelFormatMin = 16384
+
 // formatTo formats the rule file for b's rules (see Format) in pieces of
-// about formatChunk bytes, in one buffer, handing each to emit, which
-// may keep it only for the call and returns false to stop. It returns
-// the size of the whole file, counted on when emit stops.
+// about formatChunk bytes, handing each to emit, which may keep it only
+// for the call and returns false to stop. It returns the size of the
+// whole file, counted on when emit stops. The first half of a large file
+// is formatted in one buffer, a piece at a time, while a goroutine formats
+// the second half whole.
 func (b *BlockList) formatTo(emit func(chunk []byte) bool) int64 {
-	buf := make([]byte, 0, formatChunk+256)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	order := b.addressOrder() // unlists
+	n := len(order) + len(b.subnets) + len(b.ranges)
+	if n == 0 {
+		emit([]byte("[]\n"))
+		return 3
+	}
 	var size int64
 	more := true
-	flush := func() {
-		size += int64(len(buf))
+	put := func(p []byte) {
+		size += int64(len(p))
 		if more {
-			more = emit(buf)
+			more = emit(p)
 		}
-		buf = buf[:0]
 	}
-	n := 0
-	b.eachRule(func(rule []byte) {
-		if n == 0 {
-			buf = append(buf, "[\n"...)
+	half := n
+	var second chan []byte
+	if n >= parallelFormatMin && runtime.GOMAXPROCS(0) > 1 {
+		half = n / 2
+		second = make(chan []byte, 1)
+		go func() {
+			// Room for the rules: 26 to 72 bytes each, and the end.
+			out := make([]byte, 0, (n-half)*48+8)
+			out = b.appendRules(out, order, half, n)
+			second <- append(out, "\n]\n"...)
+		}()
+	}
+	buf := make([]byte, 0, formatChunk+256)
+	for i := 0; i < half; {
+		j := min(i+formatChunk/64, half)
+		buf = b.appendRules(buf[:0], order, i, j)
+		put(buf)
+		i = j
+	}
+	if second == nil {
+		put([]byte("\n]\n"))
+		return size
+	}
+	rest := <-second
+	for len(rest) > 0 {
+		k := min(len(rest), formatChunk)
+		put(rest[:k])
+		rest = rest[k:]
+	}
+	return size
+}
+
+// appendRules appends the rules listed from i to j (not included) as a
+// rule file lists them: the first one after "[\n", every other after
+// ",\n", each indented and quoted. order is the address rules' listing
+// order; b.mu is held.
+func (b *BlockList) appendRules(dst []byte, order []int32, i, j int) []byte {
+	na, ns := len(order), len(b.subnets)
+	for k := i; k < j; k++ {
+		if k == 0 {
+			dst = append(dst, "[\n  \""...)
 		} else {
-			buf = append(buf, ",\n"...)
+			dst = append(dst, ",\n  \""...)
 		}
-		n++
+		var c crule
+		switch {
+		case k < na:
+			c = newRule(AddressRule, b.vals[order[k]], ip{}, 0)
+		case k < na+ns:
+			c = b.subnets[ns-1-(k-na)] // newest first
+		default:
+			c = b.ranges[len(b.ranges)-1-(k-na-ns)]
+		}
 		// A rule string holds letters, digits, spaces and ":./-": nothing
 		// JSON escapes.
-		buf = append(buf, "  \""...)
-		buf = append(buf, rule...)
-		buf = append(buf, '"')
-		if len(buf) >= formatChunk {
-			flush()
-		}
-	})
-	if n == 0 {
-		buf = append(buf, "[]\n"...)
-	} else {
-		buf = append(buf, "\n]\n"...)
+		dst = append(c.appendString(dst), '"')
 	}
-	flush()
-	return size
+	return dst
 }
 
 // FormatRules formats rule strings as a rule file does.

@@ -154,7 +154,11 @@ func parseImportFile(name string, f *os.File, family string) (*blocklist.Batch, 
 		// The file shrank (or cannot be read): what was read, then the rest.
 		return parseImport(name, io.MultiReader(bytes.NewReader(data[:n]), f), family)
 	}
-	if rules := parseImportHalves(name, data, family); rules != nil {
+	rules := parseImportRuleFile(data, family)
+	if rules == nil {
+		rules = parseImportHalves(name, data, family)
+	}
+	if rules != nil {
 		// A file that grew meanwhile is read on, as a stream.
 		var c [1]byte
 		if k, _ := f.Read(c[:]); k == 0 {
@@ -164,6 +168,28 @@ func parseImportFile(name string, f *os.File, family string) (*blocklist.Batch, 
 		return parseImport(name, f, family)
 	}
 	return parseImport(name, bytes.NewReader(data), family)
+}
+
+// parseImportRuleFile reads an import that is a rule file (a JSON array of
+// Node's rule strings, what export prints) as `block check` loads one, and
+// returns its rules; or nil when it is not one, or is one that import
+// refuses (a string longer than blockImportMaxLine, too many rules), which
+// the importer then reads (and names the problem of). The rules are the
+// importer's: a rule string means one rule whatever reads it, with
+// --type unset.
+func parseImportRuleFile(data []byte, family string) *blocklist.Batch {
+	if family != "" {
+		return nil
+	}
+	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) == 0 || t[0] != '[' {
+		return nil
+	}
+	var rules blocklist.Batch
+	longest, err := rules.ParseFile(data)
+	if err != nil || longest > blockImportMaxLine || rules.Len()*blockRuleFileMin > blocklist.MaxFileSize {
+		return nil
+	}
+	return &rules
 }
 
 // parseImportHalves parses data in two halves at once and returns its
