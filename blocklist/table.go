@@ -83,11 +83,18 @@ const (
 )
 
 type tnode struct {
-	next int32 // the next node, or noNode
-	slot int32 // the rule this key belongs to
-	hash uint64
-	key  ip
+	next   int32 // the next node, or noNode
+	slot   int32 // the rule this key belongs to
+	hash   uint64
+	hi, lo uint64 // the key
+	v4     bool
+	// last is set on the last node of its bucket's run: a lookup stops
+	// there without reading the next node (another cache line, often) to
+	// find its bucket.
+	last bool
 }
+
+func (n *tnode) is(k ip) bool { return n.hi == k.hi && n.lo == k.lo && n.v4 == k.v4 }
 
 // addrTable is the hash table; see above. Nodes are never reused: an
 // erased node is unlinked and left.
@@ -179,11 +186,11 @@ func (t *addrTable) findBefore(k ip, h uint64) int32 {
 	}
 	for {
 		p := t.nextOf(prev)
-		if n := &t.nodes[p]; n.hash == h && n.key == k {
+		n := &t.nodes[p]
+		if n.hash == h && n.is(k) {
 			return prev
 		}
-		nx := t.nodes[p].next
-		if nx == noNode || t.bucket(t.nodes[nx].hash) != b {
+		if n.last {
 			return noNode
 		}
 		prev = p
@@ -215,7 +222,7 @@ func (t *addrTable) insert(k ip, h uint64, slot int32) {
 		}
 	}
 	n := int32(len(t.nodes))
-	t.nodes = append(t.nodes, tnode{slot: slot, hash: h, key: k})
+	t.nodes = append(t.nodes, tnode{slot: slot, hash: h, hi: k.hi, lo: k.lo, v4: k.v4})
 	t.linkAtBucketFront(t.bucket(h), n)
 	t.count++
 }
@@ -227,6 +234,7 @@ func (t *addrTable) linkAtBucketFront(b int, n int32) {
 		return
 	}
 	t.nodes[n].next = t.head
+	t.nodes[n].last = true
 	t.head = n
 	if nx := t.nodes[n].next; nx != noNode {
 		t.buckets[t.bucket(t.nodes[nx].hash)] = n
@@ -245,6 +253,7 @@ func (t *addrTable) rehash(size uint64) {
 		b := t.bucket(t.nodes[p].hash)
 		if t.buckets[b] == noNode {
 			t.nodes[p].next = t.head
+			t.nodes[p].last = true
 			t.head = p
 			t.buckets[b] = beforeBegin
 			if t.nodes[p].next != noNode {
@@ -254,6 +263,7 @@ func (t *addrTable) rehash(size uint64) {
 		} else {
 			before := t.buckets[b]
 			t.nodes[p].next = t.nextOf(before)
+			t.nodes[p].last = false
 			t.setNext(before, p)
 		}
 		p = next
@@ -279,9 +289,13 @@ func (t *addrTable) erase(k ip) bool {
 			}
 			t.buckets[b] = noNode
 		}
-	} else if next != noNode {
-		if nb := t.bucket(t.nodes[next].hash); nb != b {
-			t.buckets[nb] = prev
+	} else {
+		// prev is in n's run: it ends it if n did.
+		t.nodes[prev].last = t.nodes[n].last
+		if next != noNode {
+			if nb := t.bucket(t.nodes[next].hash); nb != b {
+				t.buckets[nb] = prev
+			}
 		}
 	}
 	t.setNext(prev, next)
@@ -488,10 +502,12 @@ func placeTable(vals []ip, order []int32) *addrTable {
 		t.buckets[keys[run[0]].hash%size] = prev
 		for _, i := range run {
 			n := int32(len(t.nodes))
-			t.nodes = append(t.nodes, tnode{next: noNode, slot: keys[i].slot, hash: keys[i].hash, key: keys[i].k})
+			k := keys[i].k
+			t.nodes = append(t.nodes, tnode{next: noNode, slot: keys[i].slot, hash: keys[i].hash, hi: k.hi, lo: k.lo, v4: k.v4})
 			t.setNext(prev, n)
 			prev = n
 		}
+		t.nodes[prev].last = true
 	}
 	for ri, run := range runs {
 		emit(run)

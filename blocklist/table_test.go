@@ -1,0 +1,95 @@
+package blocklist
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// check verifies the table's links: every bucket's before-node, the last
+// mark of each run, and the count.
+func (t *addrTable) check(tb testing.TB) {
+	tb.Helper()
+	seen := map[int]bool{}
+	n := 0
+	prev := int32(beforeBegin)
+	for p := t.head; p != noNode; p = t.nodes[p].next {
+		n++
+		b := t.bucket(t.nodes[p].hash)
+		if prev == beforeBegin || t.bucket(t.nodes[prev].hash) != b {
+			if seen[b] {
+				tb.Fatalf("bucket %d has two runs", b)
+			}
+			seen[b] = true
+			if t.buckets[b] != prev {
+				tb.Fatalf("bucket %d: before-node %d, want %d", b, t.buckets[b], prev)
+			}
+		}
+		next := t.nodes[p].next
+		if last := next == noNode || t.bucket(t.nodes[next].hash) != b; t.nodes[p].last != last {
+			tb.Fatalf("node %d: last %v, want %v", p, t.nodes[p].last, last)
+		}
+		prev = p
+	}
+	if n != t.count {
+		tb.Fatalf("%d nodes listed, count %d", n, t.count)
+	}
+	for b, before := range t.buckets {
+		if before != noNode && !seen[b] {
+			tb.Fatalf("bucket %d: before-node %d, and no run", b, before)
+		}
+	}
+}
+
+// TestTableLinks adds and erases keys at random, through rehashes, and
+// checks the table's links after each step; and those of tables rebuilt
+// from a listing.
+func TestTableLinks(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	tab := newAddrTable()
+	var keys []ip
+	for i := range 3000 {
+		if len(keys) > 0 && r.IntN(3) == 0 {
+			j := r.IntN(len(keys))
+			if !tab.erase(keys[j]) {
+				t.Fatalf("step %d: %v not erased", i, keys[j])
+			}
+			keys = append(keys[:j], keys[j+1:]...)
+		} else {
+			k := ip{hi: 0x20010db8 << 32, lo: uint64(r.IntN(5000))}
+			if r.IntN(2) == 0 {
+				k = ipFrom4(uint32(r.IntN(5000)))
+			}
+			if tab.findBefore(k, keyHash(k)) == noNode {
+				keys = append(keys, k)
+			}
+			tab.set(k, int32(i))
+		}
+		tab.check(t)
+		if i%500 == 499 {
+			tab.clear()
+			tab.check(t)
+			keys = keys[:0]
+		}
+	}
+	// Tables laid out from a listing (placeTable), then changed.
+	b := New()
+	for _, r := range benchRules(20000, 5) {
+		if r.Kind == AddressRule {
+			b.Add(r) //nolint:errcheck // valid
+		}
+	}
+	l, err := Parse(Format(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.unlist()
+	lt := l.table()
+	lt.check(t)
+	for _, s := range lt.order(nil, len(l.vals))[:500] {
+		first, _, _ := ruleKeys(l.vals[s])
+		lt.erase(first)
+		lt.check(t)
+	}
+}
