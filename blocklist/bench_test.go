@@ -228,3 +228,48 @@ func BenchmarkBatchParse(b *testing.B) {
 		}
 	}
 }
+
+// fullFile is a rule file of about MaxFileSize: 170,000 rules, nine in
+// ten of them addresses, listed as Node lists them.
+func fullFile(tb testing.TB) []byte {
+	var bt Batch
+	r := rand.New(rand.NewPCG(11, 11))
+	for i := range 170000 {
+		var s string
+		switch {
+		case i%10 == 9:
+			s = fmt.Sprintf("%s/24", addr4(r.Uint32()))
+		case i%7 == 0:
+			s = addr6(0x2001<<48|r.Uint64()>>16, r.Uint64()).String()
+		default:
+			s = addr4(r.Uint32()).String()
+		}
+		if err := bt.ParseRule([]byte(s), ""); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	b := New()
+	b.AddBatch(&bt)
+	data := Format(b)
+	if len(data) > MaxFileSize || len(data) < MaxFileSize*3/4 {
+		tb.Fatalf("a full file of %d bytes", len(data))
+	}
+	return data
+}
+
+// BenchmarkAddToFullFile is `block add` to a rule file of about
+// MaxFileSize: load, add one address, format.
+func BenchmarkAddToFullFile(b *testing.B) {
+	data := fullFile(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		bl, err := Parse(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := bl.AddAddress("1.2.3.4", IPv4); err != nil {
+			b.Fatal(err)
+		}
+		bl.formatTo(func([]byte) bool { return true })
+	}
+}

@@ -23,6 +23,7 @@ package blocklist
 import (
 	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"net/netip"
 	"slices"
 	"sync"
@@ -202,13 +203,26 @@ func (b *BlockList) dedupListed() {
 		return
 	}
 	b.listedDups = false
-	seen := make(map[u128]bool, len(b.order))
+	// A set of the addresses met, by slot: open addressing in a power of
+	// two of slots, at most half full.
+	size := 1 << bits.Len(uint(2*len(b.order)))
+	seen := make([]int32, size)
+	for i := range seen {
+		seen[i] = -1
+	}
+	mask := uint64(size - 1)
 	kept := b.order[:0]
 	for _, s := range b.order {
-		k := u128{b.vals[s].hi, b.vals[s].lo}
-		if !seen[k] {
-			seen[k] = true
-			kept = append(kept, s)
+		v := b.vals[s]
+		h := keyHash(ip{hi: v.hi, lo: v.lo}) // either form: one address
+		for i := h & mask; ; i = (i + 1) & mask {
+			if t := seen[i]; t < 0 {
+				seen[i] = s
+				kept = append(kept, s)
+				break
+			} else if w := b.vals[t]; w.hi == v.hi && w.lo == v.lo {
+				break
+			}
 		}
 	}
 	b.order = kept

@@ -1,6 +1,7 @@
 package blocklist
 
 import (
+	"cmp"
 	"math/bits"
 	"slices"
 )
@@ -382,137 +383,177 @@ func rebuildTable(vals []ip, order []int32) *addrTable {
 
 // placeTable builds the table directly: it lays out the bucket runs so
 // that, walking the list, each rule's first key comes in listing order. It
-// returns nil when it cannot.
+// returns nil when it cannot. It works in flat arrays, a few bytes per key:
+// it runs on every change to a large rule file.
 func placeTable(vals []ip, order []int32) *addrTable {
+	// The keys, rule by rule in listing order: the second form first, as
+	// Node adds it right after the first: when both start new runs, the
+	// second one ends up in front. rankStart[r] is where rule r's keys
+	// start.
 	type key struct {
-		k    ip
-		hash uint64
-		slot int32
-		rank int // the rule's place in the listing
+		hash   uint64
+		bucket uint32
+		rank   int32 // the rule's place in the listing
 	}
-	var keys []key
-	byRank := make([][]int, len(order)) // the keys of each rule, preferred first
+	n := len(order)
+	nkeys := 0
+	for _, s := range order {
+		if _, _, two := ruleKeys(vals[s]); two {
+			nkeys += 2
+		} else {
+			nkeys++
+		}
+	}
+	size := bucketCountFor(nkeys)
+	mod := newModulus(size)
+	keys := make([]key, 0, nkeys)
+	rankStart := make([]int32, n+1)
 	for rank, s := range order {
+		rankStart[rank] = int32(len(keys))
 		first, second, two := ruleKeys(vals[s])
 		if two {
-			// Node adds the second form right after the first: when both
-			// start new runs, the second one ends up in front.
-			byRank[rank] = append(byRank[rank], len(keys))
-			keys = append(keys, key{second, keyHash(second), s, rank})
+			h := keyHash(second)
+			keys = append(keys, key{h, uint32(mod.of(h)), int32(rank)})
 		}
-		byRank[rank] = append(byRank[rank], len(keys))
-		keys = append(keys, key{first, keyHash(first), s, rank})
+		h := keyHash(first)
+		keys = append(keys, key{h, uint32(mod.of(h)), int32(rank)})
 	}
-	size := bucketCountFor(len(keys))
-	byBucket := make(map[uint64][]int, len(keys))
+	rankStart[n] = int32(len(keys))
+	// keyOf returns key i's address.
+	keyOf := func(i int32) ip {
+		r := keys[i].rank
+		first, second, two := ruleKeys(vals[order[r]])
+		if two && i == rankStart[r] {
+			return second
+		}
+		return first
+	}
+	// The keys of each bucket, in key order: members[bucketStart[b]:
+	// bucketStart[b+1]].
+	bucketStart := make([]int32, size+1)
 	for i := range keys {
-		b := keys[i].hash % size
-		byBucket[b] = append(byBucket[b], i)
+		bucketStart[keys[i].bucket+1]++
 	}
+	for b := range size {
+		bucketStart[b+1] += bucketStart[b]
+	}
+	members := make([]int32, len(keys))
+	{
+		fill := slices.Clone(bucketStart[:size])
+		for i := range keys {
+			b := keys[i].bucket
+			members[fill[b]] = int32(i)
+			fill[b]++
+		}
+	}
+	bucketKeys := func(b uint32) []int32 { return members[bucketStart[b]:bucketStart[b+1]] }
 
-	// arrange orders bucket b's run to start with key first, of the rule
-	// ranked rank: then the rule's other key, then the keys of the rules
-	// listed right after it, which must be the only rules of the run not
-	// yet met, then the keys of rules already met. n is how many rules the
-	// run lists.
-	listed := make([]bool, len(order))
-	arrange := func(b uint64, first, rank int) (run []int, n int, ok bool) {
-		members := byBucket[b]
-		last := rank
-		var newRanks []int
-		for _, i := range members {
+	// arrange lays out bucket b's run, at the end of runKeys, to start with
+	// key first, of the rule ranked rank: then the rule's other key, then
+	// the keys of the rules listed right after it, which must be the only
+	// rules of the run not yet met, then the keys of rules already met. It
+	// returns how many rules the run lists, 0 when it cannot.
+	listed := make([]bool, n)
+	runKeys := make([]int32, 0, len(keys))
+	var newRanks []int32
+	arrange := func(b uint32, first int32, rank int32) int32 {
+		ms := bucketKeys(b)
+		newRanks = newRanks[:0]
+		for _, i := range ms {
 			if r := keys[i].rank; r != rank && !listed[r] {
 				newRanks = append(newRanks, r)
 			}
 		}
 		slices.Sort(newRanks)
 		newRanks = slices.Compact(newRanks)
+		last := rank
 		for j, r := range newRanks {
-			if r != rank+1+j {
-				return nil, 0, false
+			if r != rank+1+int32(j) {
+				return 0
 			}
 			last = r
 		}
-		run = append(run, first)
+		runKeys = append(runKeys, first)
 		for r := rank; r <= last; r++ {
-			for _, i := range byRank[r] {
-				if i != first && keys[i].hash%size == b {
-					run = append(run, i)
+			for i := rankStart[r]; i < rankStart[r+1]; i++ {
+				if i != first && keys[i].bucket == b {
+					runKeys = append(runKeys, i)
 				}
 			}
 		}
-		for _, i := range members {
-			if r := keys[i].rank; r < rank {
-				run = append(run, i)
+		for _, i := range ms {
+			if keys[i].rank < rank {
+				runKeys = append(runKeys, i)
 			}
 		}
-		return run, last - rank + 1, true
+		return last - rank + 1
 	}
 
-	var runs [][]int // bucket runs in list order
-	placed := make(map[uint64]bool, len(byBucket))
-	firstRun := make([]int, len(order)) // by rank, the run where the rule is met
-	for rank := 0; rank < len(order); {
-		var run []int
-		n := 0
-		for _, i := range byRank[rank] {
-			b := keys[i].hash % size
+	runStart := []int32{0} // runs in list order: runKeys[runStart[j]:runStart[j+1]]
+	placed := make([]bool, size)
+	firstRun := make([]int32, n) // by rank, the run where the rule is met
+	for rank := int32(0); rank < int32(n); {
+		var k int32
+		for i := rankStart[rank]; i < rankStart[rank+1]; i++ {
+			b := keys[i].bucket
 			if placed[b] {
 				continue
 			}
-			var ok bool
-			if run, n, ok = arrange(b, i, rank); ok {
+			if k = arrange(b, i, rank); k > 0 {
 				placed[b] = true
 				break
 			}
 		}
-		if run == nil {
+		if k == 0 {
 			return nil
 		}
-		for r := rank; r < rank+n; r++ {
+		for r := rank; r < rank+k; r++ {
 			listed[r] = true
-			firstRun[r] = len(runs)
+			firstRun[r] = int32(len(runStart) - 1)
 		}
-		runs = append(runs, run)
-		rank += n
+		runStart = append(runStart, int32(len(runKeys)))
+		rank += k
 	}
 	// The runs left hold only second keys; each goes right after the run
-	// where the last of their rules is met.
-	after := make(map[int][][]int)
-	var rest []uint64
-	for b := range byBucket {
-		if !placed[b] {
-			rest = append(rest, b)
+	// where the last of their rules is met, in the order of their buckets.
+	type extra struct{ run, bucket uint32 }
+	var rest []extra
+	for b := range uint32(size) {
+		if ms := bucketKeys(b); len(ms) > 0 && !placed[b] {
+			r := int32(0)
+			for _, i := range ms {
+				r = max(r, keys[i].rank)
+			}
+			rest = append(rest, extra{uint32(firstRun[r]), b})
 		}
 	}
-	slices.Sort(rest)
-	for _, b := range rest {
-		run := byBucket[b]
-		r := 0
-		for _, i := range run {
-			r = max(r, keys[i].rank)
+	slices.SortFunc(rest, func(x, y extra) int {
+		if c := cmp.Compare(x.run, y.run); c != 0 {
+			return c
 		}
-		after[firstRun[r]] = append(after[firstRun[r]], run)
-	}
+		return cmp.Compare(x.bucket, y.bucket)
+	})
 
 	t := &addrTable{head: noNode, count: len(keys), nextResize: size}
 	t.setBuckets(size)
+	t.nodes = make([]tnode, 0, len(keys)+len(keys)/16) // and room for a few more
 	prev := int32(beforeBegin)
-	emit := func(run []int) {
-		t.buckets[keys[run[0]].hash%size] = prev
+	emit := func(run []int32) {
+		t.buckets[keys[run[0]].bucket] = prev
 		for _, i := range run {
-			n := int32(len(t.nodes))
-			k := keys[i].k
-			t.nodes = append(t.nodes, tnode{next: noNode, slot: keys[i].slot, hash: keys[i].hash, hi: k.hi, lo: k.lo, v4: k.v4})
-			t.setNext(prev, n)
-			prev = n
+			nn := int32(len(t.nodes))
+			k := keyOf(i)
+			t.nodes = append(t.nodes, tnode{next: noNode, slot: order[keys[i].rank], hash: keys[i].hash, hi: k.hi, lo: k.lo, v4: k.v4})
+			t.setNext(prev, nn)
+			prev = nn
 		}
 		t.nodes[prev].last = true
 	}
-	for ri, run := range runs {
-		emit(run)
-		for _, extra := range after[ri] {
-			emit(extra)
+	for ri := range len(runStart) - 1 {
+		emit(runKeys[runStart[ri]:runStart[ri+1]])
+		for len(rest) > 0 && rest[0].run == uint32(ri) {
+			emit(bucketKeys(rest[0].bucket))
+			rest = rest[1:]
 		}
 	}
 	// The layout is checked, not trusted.
@@ -538,6 +579,7 @@ func replayTable(vals []ip, order []int32) *addrTable {
 	size := bucketCountFor(n)
 	t := &addrTable{head: noNode, nextResize: size}
 	t.setBuckets(size)
+	t.nodes = make([]tnode, 0, n+n/16)
 	for i := len(order) - 1; i >= 0; i-- {
 		s := order[i]
 		first, second, two := ruleKeys(vals[s])

@@ -1,7 +1,9 @@
 package blocklist
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -91,5 +93,35 @@ func TestTableLinks(t *testing.T) {
 		first, _, _ := ruleKeys(l.vals[s])
 		lt.erase(first)
 		lt.check(t)
+	}
+}
+
+// TestListedTwice reads a rule file that lists an address more than once,
+// in either form (Node never writes one): the first listing is kept.
+func TestListedTwice(t *testing.T) {
+	var rules []string
+	var want []string
+	for i := range 3000 {
+		a := fmt.Sprintf("10.0.%d.%d", i/200, i%200)
+		rules = append(rules, "Address: IPv4 "+a)
+		want = append(want, "Address: IPv4 "+a)
+		if i%3 == 0 {
+			rules = append(rules, "Address: IPv6 ::ffff:"+a)
+		}
+		if i%5 == 0 {
+			rules = append(rules, fmt.Sprintf("Address: IPv4 10.0.%d.%d", i/400, i%200))
+		}
+	}
+	rules = append(rules, "Address: IPv6 ::1", "Address: IPv6 ::1", "Subnet: IPv4 10.0.0.0/8")
+	want = append(want, "Address: IPv6 ::1", "Subnet: IPv4 10.0.0.0/8")
+	b, err := Parse(FormatRules(rules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := b.Rules(); !slices.Equal(got, want) {
+		t.Fatalf("%d rules listed, want %d", len(got), len(want))
+	}
+	if b.Size() != len(want) {
+		t.Fatalf("size %d, want %d", b.Size(), len(want))
 	}
 }
