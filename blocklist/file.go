@@ -54,16 +54,10 @@ func LoadFile(path string) (*BlockList, error) {
 		// reports it. Otherwise it is read again, in one go.
 	}
 	if data == nil {
-		// ReadAt (above) leaves the offset at the start. A file that
-		// grows meanwhile is read up to one byte past the limit.
-		buf := bytes.NewBuffer(make([]byte, 0, size+512))
-		if _, err := buf.ReadFrom(io.LimitReader(f, maxFileSize+1)); err != nil {
-			return nil, &FileError{Path: path, Err: unwrapPath(err)}
+		// ReadAt (above) leaves the offset at the start.
+		if data, err = readAll(path, f, size); err != nil {
+			return nil, err
 		}
-		if int64(buf.Len()) > maxFileSize {
-			return nil, &FileError{Path: path, Err: tooLarge("the file has more than", maxFileSize)}
-		}
-		data = buf.Bytes()
 	}
 	b, err := Parse(data)
 	if err != nil {
@@ -73,6 +67,46 @@ func LoadFile(path string) (*BlockList, error) {
 		}
 		return nil, err
 	}
+	return b, nil
+}
+
+// readAll reads a rule file, opened, of size bytes (as it was found): a
+// file that grows meanwhile is read up to one byte past the limit.
+func readAll(path string, f *os.File, size int64) ([]byte, error) {
+	buf := bytes.NewBuffer(make([]byte, 0, size+512))
+	if _, err := buf.ReadFrom(io.LimitReader(f, maxFileSize+1)); err != nil {
+		return nil, &FileError{Path: path, Err: unwrapPath(err)}
+	}
+	if int64(buf.Len()) > maxFileSize {
+		return nil, &FileError{Path: path, Err: tooLarge("the file has more than", maxFileSize)}
+	}
+	return buf.Bytes(), nil
+}
+
+// loadRules reads a rule file to change it: its rules are sorted out at
+// once, for the address table, and the file's contents dropped; the index
+// that checks search is built only if a check asks for it.
+func loadRules(path string) (*BlockList, error) {
+	f, size, err := openRuleFile(path)
+	if err != nil {
+		return nil, &FileError{Path: path, Err: err}
+	}
+	defer f.Close()
+	data, err := readAll(path, f, size)
+	if err != nil {
+		return nil, err
+	}
+	rules := make(ruleList, 0, bytes.Count(data, []byte{'"'})/2)
+	if err := atPosition(data, scanElements(data, 0, len(data), true, true, &rules)); err != nil {
+		var fe *FileError
+		if errors.As(err, &fe) {
+			fe.Path = path
+		}
+		return nil, err
+	}
+	b := New()
+	b.setListed(rules)
+	b.full = true
 	return b, nil
 }
 
@@ -122,6 +156,13 @@ func (b *BlockList) unlist() {
 	b.listed = nil
 	rules := make(ruleList, 0, bytes.Count(data, []byte{'"'})/2)
 	scanElements(data, 0, len(data), true, true, &rules) //nolint:errcheck // read once already
+	b.setListed(rules)
+}
+
+// setListed sorts the rules of a rule file, in its order, out into the
+// address table's inputs, subnets and ranges; b.mu is held (or b is not
+// shared yet).
+func (b *BlockList) setListed(rules ruleList) {
 	var na, ns, nr int
 	for i := range rules {
 		switch rules[i].kind {
@@ -772,7 +813,7 @@ func Update(path string, change func(*BlockList) error) error {
 	}
 	defer unlock()
 	removeStaleTemps(real)
-	b, err := LoadFile(real)
+	b, err := loadRules(real)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			var fe *FileError

@@ -84,10 +84,9 @@ const (
 )
 
 type tnode struct {
-	next   int32 // the next node, or noNode
-	slot   int32 // the rule this key belongs to
-	hash   uint64
-	hi, lo uint64 // the key
+	next   int32  // the next node, or noNode
+	slot   int32  // the rule this key belongs to
+	hi, lo uint64 // the key; its hash is computed again when needed
 	v4     bool
 	// last is set on the last node of its bucket's run: a lookup stops
 	// there without reading the next node (another cache line, often) to
@@ -96,6 +95,12 @@ type tnode struct {
 }
 
 func (n *tnode) is(k ip) bool { return n.hi == k.hi && n.lo == k.lo && n.v4 == k.v4 }
+
+// bucketOf returns node p's bucket.
+func (t *addrTable) bucketOf(p int32) int {
+	n := &t.nodes[p]
+	return t.bucket(keyHash(ip{hi: n.hi, lo: n.lo, v4: n.v4}))
+}
 
 // addrTable is the hash table; see above. Nodes are never reused: an
 // erased node is unlinked and left.
@@ -188,7 +193,7 @@ func (t *addrTable) findBefore(k ip, h uint64) int32 {
 	for {
 		p := t.nextOf(prev)
 		n := &t.nodes[p]
-		if n.hash == h && n.is(k) {
+		if n.is(k) {
 			return prev
 		}
 		if n.last {
@@ -223,7 +228,7 @@ func (t *addrTable) insert(k ip, h uint64, slot int32) {
 		}
 	}
 	n := int32(len(t.nodes))
-	t.nodes = append(t.nodes, tnode{slot: slot, hash: h, hi: k.hi, lo: k.lo, v4: k.v4})
+	t.nodes = append(t.nodes, tnode{slot: slot, hi: k.hi, lo: k.lo, v4: k.v4})
 	t.linkAtBucketFront(t.bucket(h), n)
 	t.count++
 }
@@ -238,7 +243,7 @@ func (t *addrTable) linkAtBucketFront(b int, n int32) {
 	t.nodes[n].last = true
 	t.head = n
 	if nx := t.nodes[n].next; nx != noNode {
-		t.buckets[t.bucket(t.nodes[nx].hash)] = n
+		t.buckets[t.bucketOf(nx)] = n
 	}
 	t.buckets[b] = beforeBegin
 }
@@ -251,7 +256,7 @@ func (t *addrTable) rehash(size uint64) {
 	headBucket := 0
 	for p != noNode {
 		next := t.nodes[p].next
-		b := t.bucket(t.nodes[p].hash)
+		b := t.bucketOf(p)
 		if t.buckets[b] == noNode {
 			t.nodes[p].next = t.head
 			t.nodes[p].last = true
@@ -284,9 +289,9 @@ func (t *addrTable) erase(k ip) bool {
 	if prev == t.buckets[b] {
 		// n starts its run: the bucket empties unless the next node is in
 		// it, and the run after n now starts after prev.
-		if next == noNode || t.bucket(t.nodes[next].hash) != b {
+		if next == noNode || t.bucketOf(next) != b {
 			if next != noNode {
-				t.buckets[t.bucket(t.nodes[next].hash)] = t.buckets[b]
+				t.buckets[t.bucketOf(next)] = t.buckets[b]
 			}
 			t.buckets[b] = noNode
 		}
@@ -294,7 +299,7 @@ func (t *addrTable) erase(k ip) bool {
 		// prev is in n's run: it ends it if n did.
 		t.nodes[prev].last = t.nodes[n].last
 		if next != noNode {
-			if nb := t.bucket(t.nodes[next].hash); nb != b {
+			if nb := t.bucketOf(next); nb != b {
 				t.buckets[nb] = prev
 			}
 		}
@@ -363,13 +368,14 @@ func rebuildTable(vals []ip, order []int32) *addrTable {
 	if len(order) == 0 {
 		return newAddrTable()
 	}
-	if t := replayTable(vals, order); t != nil {
+	t, ok := replayTable(vals, order)
+	if ok {
 		return t
 	}
-	if t := placeTable(vals, order); t != nil {
+	if t := placeTable(vals, order, t); t != nil {
 		return t
 	}
-	t := newAddrTable()
+	t = newAddrTable()
 	for i := len(order) - 1; i >= 0; i-- {
 		s := order[i]
 		first, second, two := ruleKeys(vals[s])
@@ -384,14 +390,15 @@ func rebuildTable(vals []ip, order []int32) *addrTable {
 // placeTable builds the table directly: it lays out the bucket runs so
 // that, walking the list, each rule's first key comes in listing order. It
 // returns nil when it cannot. It works in flat arrays, a few bytes per key:
-// it runs on every change to a large rule file.
-func placeTable(vals []ip, order []int32) *addrTable {
+// it runs on every change to a large rule file. It reuses the memory of
+// scratch, a table of the same size that replayTable gave up on, when not
+// nil.
+func placeTable(vals []ip, order []int32, scratch *addrTable) *addrTable {
 	// The keys, rule by rule in listing order: the second form first, as
 	// Node adds it right after the first: when both start new runs, the
 	// second one ends up in front. rankStart[r] is where rule r's keys
 	// start.
 	type key struct {
-		hash   uint64
 		bucket uint32
 		rank   int32 // the rule's place in the listing
 	}
@@ -412,11 +419,9 @@ func placeTable(vals []ip, order []int32) *addrTable {
 		rankStart[rank] = int32(len(keys))
 		first, second, two := ruleKeys(vals[s])
 		if two {
-			h := keyHash(second)
-			keys = append(keys, key{h, uint32(mod.of(h)), int32(rank)})
+			keys = append(keys, key{uint32(mod.of(keyHash(second))), int32(rank)})
 		}
-		h := keyHash(first)
-		keys = append(keys, key{h, uint32(mod.of(h)), int32(rank)})
+		keys = append(keys, key{uint32(mod.of(keyHash(first))), int32(rank)})
 	}
 	rankStart[n] = int32(len(keys))
 	// keyOf returns key i's address.
@@ -428,25 +433,25 @@ func placeTable(vals []ip, order []int32) *addrTable {
 		}
 		return first
 	}
-	// The keys of each bucket, in key order: members[bucketStart[b]:
-	// bucketStart[b+1]].
-	bucketStart := make([]int32, size+1)
+	// The keys of each bucket, in key order: members[bucketStart[b+1]:
+	// bucketStart[b+2]]. (Counted into bucketStart[b+1], summed there up to
+	// the end of each bucket, then filled from the last key down, which
+	// moves each bucket's end down to its start.)
+	bucketStart := make([]int32, size+2)
 	for i := range keys {
 		bucketStart[keys[i].bucket+1]++
 	}
 	for b := range size {
 		bucketStart[b+1] += bucketStart[b]
 	}
+	bucketStart[size+1] = int32(len(keys))
 	members := make([]int32, len(keys))
-	{
-		fill := slices.Clone(bucketStart[:size])
-		for i := range keys {
-			b := keys[i].bucket
-			members[fill[b]] = int32(i)
-			fill[b]++
-		}
+	for i := len(keys) - 1; i >= 0; i-- {
+		b := keys[i].bucket
+		bucketStart[b+1]--
+		members[bucketStart[b+1]] = int32(i)
 	}
-	bucketKeys := func(b uint32) []int32 { return members[bucketStart[b]:bucketStart[b+1]] }
+	bucketKeys := func(b uint32) []int32 { return members[bucketStart[b+1]:bucketStart[b+2]] }
 
 	// arrange lays out bucket b's run, at the end of runKeys, to start with
 	// key first, of the rule ranked rank: then the rule's other key, then
@@ -534,16 +539,26 @@ func placeTable(vals []ip, order []int32) *addrTable {
 		return cmp.Compare(x.bucket, y.bucket)
 	})
 
-	t := &addrTable{head: noNode, count: len(keys), nextResize: size}
-	t.setBuckets(size)
-	t.nodes = make([]tnode, 0, len(keys)+len(keys)/16) // and room for a few more
+	var t *addrTable
+	if scratch != nil && uint64(len(scratch.buckets)) == size && cap(scratch.nodes) >= len(keys) {
+		t = scratch
+		for i := range t.buckets {
+			t.buckets[i] = noNode
+		}
+		t.nodes = t.nodes[:0]
+		t.head, t.count, t.nextResize = noNode, len(keys), size
+	} else {
+		t = &addrTable{head: noNode, count: len(keys), nextResize: size}
+		t.setBuckets(size)
+		t.nodes = make([]tnode, 0, len(keys)+len(keys)/16) // and room for a few more
+	}
 	prev := int32(beforeBegin)
 	emit := func(run []int32) {
 		t.buckets[keys[run[0]].bucket] = prev
 		for _, i := range run {
 			nn := int32(len(t.nodes))
 			k := keyOf(i)
-			t.nodes = append(t.nodes, tnode{next: noNode, slot: order[keys[i].rank], hash: keys[i].hash, hi: k.hi, lo: k.lo, v4: k.v4})
+			t.nodes = append(t.nodes, tnode{next: noNode, slot: order[keys[i].rank], hi: k.hi, lo: k.lo, v4: k.v4})
 			t.setNext(prev, nn)
 			prev = nn
 		}
@@ -566,8 +581,8 @@ func placeTable(vals []ip, order []int32) *addrTable {
 // replayTable adds the rules oldest first (the listing reversed) into a
 // table that already has the bucket count the listing's keys call for, so
 // that no rehash reorders them: the history "all added since the last
-// rehash". It returns nil when that history does not list them in order.
-func replayTable(vals []ip, order []int32) *addrTable {
+// rehash". It reports false when that history does not list them in order.
+func replayTable(vals []ip, order []int32) (*addrTable, bool) {
 	n := 0
 	for _, s := range order {
 		if _, _, two := ruleKeys(vals[s]); two {
@@ -588,8 +603,5 @@ func replayTable(vals []ip, order []int32) *addrTable {
 			t.set(second, s)
 		}
 	}
-	if got := t.order(nil, len(vals)); !slices.Equal(got, order) {
-		return nil
-	}
-	return t
+	return t, slices.Equal(t.order(nil, len(vals)), order)
 }

@@ -16,8 +16,8 @@ func (t *addrTable) check(tb testing.TB) {
 	prev := int32(beforeBegin)
 	for p := t.head; p != noNode; p = t.nodes[p].next {
 		n++
-		b := t.bucket(t.nodes[p].hash)
-		if prev == beforeBegin || t.bucket(t.nodes[prev].hash) != b {
+		b := t.bucketOf(p)
+		if prev == beforeBegin || t.bucketOf(prev) != b {
 			if seen[b] {
 				tb.Fatalf("bucket %d has two runs", b)
 			}
@@ -27,7 +27,7 @@ func (t *addrTable) check(tb testing.TB) {
 			}
 		}
 		next := t.nodes[p].next
-		if last := next == noNode || t.bucket(t.nodes[next].hash) != b; t.nodes[p].last != last {
+		if last := next == noNode || t.bucketOf(next) != b; t.nodes[p].last != last {
 			tb.Fatalf("node %d: last %v, want %v", p, t.nodes[p].last, last)
 		}
 		prev = p
