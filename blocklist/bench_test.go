@@ -273,3 +273,17 @@ func BenchmarkAddToFullFile(b *testing.B) {
 		bl.formatTo(func([]byte) bool { return true })
 	}
 }
+
+// BenchmarkBatchParseFile reads a rule file of 100,000 rules into a
+// Batch, as `block import` reads a rule file (compare BenchmarkParse,
+// which also indexes them).
+func BenchmarkBatchParseFile(b *testing.B) {
+	data := benchFile(b, 100000)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		var bt Batch
+		if _, err := bt.ParseFile(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
