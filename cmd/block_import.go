@@ -245,14 +245,14 @@ type importer struct {
 	json   bool // the input is a JSON array
 }
 
-// importPart is what part of an import an importer reads.
+// importPart is what part of an import an importer reads: the zero value
+// is the whole of it.
 type importPart int
 
 const (
-	wholeImport importPart = iota
 	// firstPart is the start of an import, up to a line break: in JSON,
 	// one after a comma between two elements.
-	firstPart
+	firstPart importPart = iota + 1
 	// secondPart is the rest, from there: for JSON, the array's elements
 	// from one after a comma.
 	secondPart
