@@ -254,9 +254,18 @@ func (t *addrTable) rehash(size uint64) {
 	p := t.head
 	t.head = noNode
 	headBucket := 0
+	// Each node's bucket is found while the node before is linked: the
+	// processor then waits for both nodes' cache lines at once.
+	b := 0
+	if p != noNode {
+		b = t.bucketOf(p)
+	}
 	for p != noNode {
 		next := t.nodes[p].next
-		b := t.bucketOf(p)
+		nb := 0
+		if next != noNode {
+			nb = t.bucketOf(next)
+		}
 		if t.buckets[b] == noNode {
 			t.nodes[p].next = t.head
 			t.nodes[p].last = true
@@ -272,7 +281,7 @@ func (t *addrTable) rehash(size uint64) {
 			t.nodes[p].last = false
 			t.setNext(before, p)
 		}
-		p = next
+		p, b = next, nb
 	}
 }
 
