@@ -49,7 +49,8 @@ Unlike fromJSON, which skips what it cannot read, import is strict: a
 rule that is not valid refuses the whole import, naming its line, and the
 rule file is left as it was. So are a line (or a JSON string) longer than
 64 KiB, which no rule is, and more rules than a rule file of 6 MiB holds.
-FILE is read once, as a stream: it may be a pipe.`,
+FILE is read once: a pipe as a stream, a regular file of 1 to 24 MiB
+whole, its two halves parsed at once.`,
 		Example: `  nodenet block import bad-hosts.txt
   curl -s https://example.com/drop.txt | nodenet block import --replace -`,
 		Args: cobra.ExactArgs(1),
