@@ -514,6 +514,17 @@ func FuzzBlockImport(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		rules, err := parseImport("in", bytes.NewReader(in), "")
+		// Read in two halves at once, or as a rule file, an import reads
+		// what one pass reads, or is left to it.
+		for how, other := range map[string]*blocklist.Batch{"in halves": parseImportHalves("in", in, ""), "as a rule file": parseImportRuleFile(in, "")} {
+			switch {
+			case other == nil:
+			case err != nil:
+				t.Fatalf("read %s, but one pass fails: %v", how, err)
+			case !bytes.Equal(importedFile(t, other), importedFile(t, rules)):
+				t.Fatalf("read %s: other rules", how)
+			}
+		}
 		if err != nil {
 			if n := len(err.Error()); n > 1024 {
 				t.Fatalf("an error message of %d bytes: %.200q", n, err)
