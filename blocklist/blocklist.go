@@ -163,20 +163,20 @@ func (b *BlockList) addRule(c crule) {
 	case AddressRule:
 		t := b.table()
 		first, second, two := ruleKeys(c.start())
-		// As t.set(first, slot), with one lookup.
+		// As t.set(first, slot) then t.set(second, slot), with one
+		// lookup: a rule's keys are in the table together or not at all,
+		// both mapped to its slot (they are added and erased together).
 		h := keyHash(first)
-		var slot int32
 		if prev := t.findBefore(first, h); prev != noNode {
-			slot = t.nodes[t.nextOf(prev)].slot
-			b.vals[slot] = c.start()
-		} else {
-			slot = int32(len(b.vals))
-			b.vals = append(b.vals, c.start())
-			b.naddr++
-			t.insert(first, h, slot)
+			b.vals[t.nodes[t.nextOf(prev)].slot] = c.start()
+			return
 		}
+		slot := int32(len(b.vals))
+		b.vals = append(b.vals, c.start())
+		b.naddr++
+		t.insert(first, h, slot)
 		if two {
-			t.set(second, slot)
+			t.insert(second, keyHash(second), slot)
 		}
 	case RangeRule:
 		b.ranges = append(b.ranges, c)
