@@ -23,7 +23,7 @@ var oobBuffers = sync.Pool{New: func() any {
 
 // readUnix reads from a Unix socket with room for descriptors, and hands
 // those that came along to takeFDs before the bytes are returned. A read
-// of no bytes into a non-empty p is the peer's end.
+// of no bytes into a non-empty p is the peer's end, io.EOF as Read gives it.
 func (s *Socket) readUnix(uc *net.UnixConn, p []byte) (int, error) {
 	oob := oobBuffers.Get().(*[]byte)
 	n, fds, err := fdpass.Recv(uc, p, *oob)
@@ -34,8 +34,8 @@ func (s *Socket) readUnix(uc *net.UnixConn, p []byte) (int, error) {
 	if len(fds) > 0 {
 		s.takeFDs(fds)
 	}
-	if err == nil && n == 0 && len(p) > 0 {
-		err = io.EOF
+	if errors.Is(err, io.EOF) || (err == nil && n == 0 && len(p) > 0) {
+		err = io.EOF // ReadMsgUnix wraps it; Read's callers look for it bare
 	}
 	return n, err
 }
