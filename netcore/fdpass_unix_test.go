@@ -205,7 +205,11 @@ func TestRelaySendsFDsWithFirstBytes(t *testing.T) {
 	}
 
 	c, _ := unixSocketPair(t, nil, nil)
-	err = Relay(c, strings.NewReader(""), io.Discard, RelayOptions{FDs: []int{int(f.Fd())}})
+	select {
+	case err = <-relayAsync(c, strings.NewReader(""), io.Discard, RelayOptions{FDs: []int{int(f.Fd())}}):
+	case <-time.After(10 * time.Second):
+		t.Fatal("Relay of an empty input with FDs did not fail")
+	}
 	var ne *Error
 	if !errors.As(err, &ne) || ne.Code != "ENODATA" || !strings.Contains(ne.Message, "descriptors "+fdList([]int{int(f.Fd())})+" were not sent") {
 		t.Fatalf("Relay of an empty input with FDs = %v; want ENODATA naming the descriptors", err)
