@@ -52,6 +52,11 @@ type ConnectOptions struct {
 	// Ports is -z's port list ("20-25,80,443"): a scan.
 	Ports []int
 
+	// SendFDs are --send-fd's descriptors, sent with the first bytes over
+	// -U PATH; FD is --fd: relay the connected socket inherited as it.
+	SendFDs []int
+	FD      *int
+
 	// ProxyURL is --proxy (or NODENET_PROXY); Proxy is it parsed.
 	ProxyURL string
 	Proxy    *netcore.Proxy
@@ -61,7 +66,7 @@ type ConnectOptions struct {
 func NewCmdConnect(f *Factory, runF func(*ConnectOptions) error) *cobra.Command {
 	opts := &ConnectOptions{}
 	var v4, v6 bool
-	var send string
+	var send, fd string
 	cmd := &cobra.Command{
 		Use:   "connect PORT [HOST] | HOST PORT | HOST:PORT | -U PATH",
 		Short: "Connect and relay stdin and stdout (telnet, nc)",
@@ -119,6 +124,10 @@ goes away (| head), nodenet exits quietly with status 141, as cat and nc do.`,
 				if len(args) > 0 {
 					return usageErrorf("-U PATH takes no PORT or HOST argument")
 				}
+			} else if cmd.Flags().Changed("fd") {
+				if len(args) > 0 {
+					return usageErrorf("--fd N takes no PORT or HOST argument: the socket is already connected")
+				}
 			} else {
 				host, port, hasPort, err := netcore.ParseEndpointArgs(args)
 				if err != nil {
@@ -165,6 +174,9 @@ goes away (| head), nodenet exits quietly with status 141, as cat and nc do.`,
 			if err := opts.netcatArgs(cmd, f); err != nil {
 				return err
 			}
+			if err := opts.fdArgs(cmd, fd); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -197,6 +209,8 @@ goes away (| head), nodenet exits quietly with status 141, as cat and nc do.`,
 	addExecFlags(fl, &opts.ExecFlags)
 	addStreamFlags(fl, &opts.StreamFlags)
 	fl.BoolVar(&opts.Telnet, "telnet", false, "answer telnet option negotiation by refusing it, and strip it from the output")
+	fl.IntSliceVar(&opts.SendFDs, "send-fd", nil, "-U: send inherited descriptor `N` with the first bytes (SCM_RIGHTS); repeatable")
+	fl.StringVar(&fd, "fd", "", "relay the connected socket inherited as fd `N` (inetd, systemd Accept=yes)")
 	fl.StringVar(&opts.ProxyURL, "proxy", "", "connect through `URL`: socks5://, socks5h:// or http://[user:pass@]host:port (default: $NODENET_PROXY)")
 	cmd.MarkFlagsMutuallyExclusive("zero", "send")
 	return cmd
@@ -295,7 +309,12 @@ func connectRun(ctx context.Context, opts *ConnectOptions) (err error) {
 	signal.Notify(pipe, syscall.SIGPIPE)
 	defer signal.Stop(pipe)
 
-	sock, err := dialWithRetry(ctx, opts, copts, sigs)
+	var sock *netcore.Socket
+	if opts.FD != nil {
+		sock, err = netcore.SocketFromFD(*opts.FD, copts)
+	} else {
+		sock, err = dialWithRetry(ctx, opts, copts, sigs)
+	}
 	if err != nil {
 		if l.On(1) {
 			l.Emit("error", errorFields(err)...)
@@ -320,7 +339,7 @@ func connectRun(ctx context.Context, opts *ConnectOptions) (err error) {
 			done <- execExit(ex.Serve(sock))
 			return
 		}
-		done <- netcore.Relay(sock, ss.in, ss.out, netcore.RelayOptions{NoShutdown: opts.NoShutdown, EndGrace: opts.endGrace()})
+		done <- netcore.Relay(sock, ss.in, ss.out, netcore.RelayOptions{NoShutdown: opts.NoShutdown, EndGrace: opts.endGrace(), FDs: opts.SendFDs})
 	}()
 	select {
 	case err = <-done:

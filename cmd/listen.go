@@ -208,6 +208,9 @@ end; a second one closes them at once.`,
 			if opts.Broker {
 				opts.KeepOpen = true // as ncat --broker
 			}
+			if err := opts.passFDsArgs(); err != nil {
+				return err
+			}
 			if err := opts.StreamFlags.check(); err != nil {
 				return err
 			}
@@ -229,6 +232,7 @@ end; a second one closes them at once.`,
 	cmd.Flags().BoolVarP(&opts.KeepOpen, "keep-open", "k", false, "keep accepting: all clients to stdout, stdin to all clients")
 	cmd.Flags().BoolVar(&opts.NoShutdown, "no-shutdown", false, "never half-close on stdin's end; end when the client ends")
 	addExecFlags(cmd.Flags(), &opts.ExecFlags)
+	cmd.Flags().BoolVar(&opts.PassFDs, "pass-fds", false, "-U with --exec: start the command at the client's first bytes, with the descriptors sent along as its fds 3, 4, ... (LISTEN_FDS)")
 	cmd.Flags().BoolVar(&opts.Broker, "broker", false, "relay every client's data to every other client (ncat --broker; implies -k)")
 	cmd.Flags().BoolVar(&opts.Chat, "chat", false, "--broker with <userN> names and join and leave notices (ncat --chat)")
 	addStreamFlags(cmd.Flags(), &opts.StreamFlags)
@@ -260,6 +264,9 @@ func listenRun(ctx context.Context, opts *ListenOptions) (err error) {
 		if ex, err = opts.ExecFlags.newExec(opts.IO, opts.Events, so.SocketHooks); err != nil {
 			return err
 		}
+	}
+	if opts.Path != "" || opts.FD != "" {
+		so.SocketHooks = fdHooks(opts.Factory, opts.Events, so.SocketHooks, ex)
 	}
 	var srv *netcore.Server
 	var handlers sync.WaitGroup // the exec handlers that started

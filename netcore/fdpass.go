@@ -84,6 +84,16 @@ func fdList(fds []int) string {
 	return strings.Join(s, ", ")
 }
 
+// watchesFDs reports whether reads must show OnFD the descriptors that
+// come with them: OnFD is set and the socket is a Unix socket.
+func (s *Socket) watchesFDs() bool {
+	if s.hooks.OnFD == nil {
+		return false
+	}
+	_, ok := s.conn.(*net.UnixConn)
+	return ok
+}
+
 // takeFDs hands each descriptor that came with a read to OnFD, and closes
 // those that it does not take (no hook, or it declined), so that none is
 // leaked.

@@ -370,7 +370,7 @@ func (r *relay) down(out io.Writer) error {
 	// Without the kernel's word on when the peer last sent, the buffered
 	// copy keeps the time itself.
 	watched := r.opts.EndGrace <= 0 || r.peer.since != nil
-	if s.hooks.OnData == nil && s.hooks.OnFD == nil && s.kernelCopyOK() && watched && spliceable(out) {
+	if s.hooks.OnData == nil && !s.watchesFDs() && s.kernelCopyOK() && watched && spliceable(out) {
 		n, err := io.Copy(out, s.conn)
 		if n > 0 {
 			s.bytesRead.Add(n)
