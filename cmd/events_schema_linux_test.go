@@ -73,6 +73,10 @@ var eventShapes = map[string][][]string{
 	"connectionAttemptFailed":  {{"address", "port", "family", "error"}},
 	"connectionAttemptTimeout": {{"address", "port", "family"}},
 	"stats":                    {{"final", "seconds", "open", "accepted", "dropped", "bytesRead", "bytesWritten"}},
+	"fd": { // listen -U: a descriptor received (Node v0.4's 'fd')
+		{"id", "fd", "type"},            // closed: nobody takes it
+		{"id", "fd", "type", "childFd"}, // --pass-fds: the command's fd
+	},
 }
 
 // checkEventLines checks every line of stderr against eventShapes and
@@ -251,6 +255,12 @@ func TestEventSchema(t *testing.T) {
 		{name: "listen exec unix", server: []string{"listen", "-U", filepath.Join(dir, "x.sock"), "-e", "cat"},
 			clients: []schemaRun{{args: []string{"connect", "--send", "hi"}, expect: socketEvents}},
 			expect:  []string{"listening", "connection", "end", "finish", "close"}},
+		{name: "listen unix fd", server: []string{"listen", "-U", filepath.Join(dir, "f.sock")},
+			clients: []schemaRun{{args: []string{"connect", "--send-fd", "0", "--send", "hi"}, expect: socketEvents}},
+			expect:  []string{"listening", "connection", "fd", "end", "close"}},
+		{name: "listen unix pass-fds", server: []string{"listen", "-U", filepath.Join(dir, "p.sock"), "--pass-fds", "-e", "cat"},
+			clients: []schemaRun{{args: []string{"connect", "--send-fd", "0", "--send", "hi"}, expect: socketEvents}},
+			expect:  []string{"listening", "connection", "fd", "end", "close"}},
 		{name: "listen chat", server: []string{"listen", "--chat", "0", "127.0.0.1"},
 			clients: []schemaRun{{args: []string{"connect", "--send", "hi\n"}, expect: socketEvents}},
 			expect:  []string{"listening", "connection", "end", "finish", "close"}},
