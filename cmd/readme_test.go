@@ -104,8 +104,13 @@ var readmeExamples = map[string]readmeExample{
 	`nodenet connect 8124 --send 'HEAD / HTTP/1.0\r\n\r\n'`: {stdout: "hello\r\nHEAD / HTTP/1.0\r\n\r\n"},
 
 	// For nc and ncat users: a command per connection.
-	`nodenet listen -k 9001 --sh-exec 'echo "hello $NODENET_REMOTE_ADDRESS"; cat'`: {stderr: readmeListeningTCP},
-	`nodenet connect 9001 --send 'ping\n'`:                                         {stdout: "hello 127.0.0.1\nping\n"},
+	`nodenet listen -k 9001 --sh-exec 'echo "hello $NODENET_REMOTE_ADDRESS"; cat'`:           {stderr: readmeListeningTCP},
+	`nodenet connect 9001 --send 'ping\n'`:                                                   {stdout: "hello 127.0.0.1\nping\n"},
+	`nodenet listen -U /tmp/fd.sock --pass-fds --sh-exec 'echo "fds: $LISTEN_FDS"; cat <&3'`: {stderr: `^listening on /\S*/fd\.sock\n$`},
+	`nodenet connect -U /tmp/fd.sock --send-fd 3 --send 'x' 3< /tmp/notes.txt`: {
+		files:  map[string]string{"notes.txt": "read through the descriptor\n"},
+		stdout: "fds: 1\nread through the descriptor\n",
+	},
 
 	// net.isIP.
 	"nodenet isip 127.0.0.1 ::1 nope":                    {code: 1, stdout: "4\n6\n0\n"},
@@ -141,6 +146,8 @@ var readmeExamples = map[string]readmeExample{
 var readmeExempt = map[string]string{
 	"go test ./...": "it runs this test",
 	"CGO_ENABLED=0 go install github.com/nodenet/nodenet@latest": "it downloads the module and writes to GOBIN",
+	`systemd-socket-activate --accept -l 127.0.0.1:9002 nodenet connect --fd 3 --send 'hello from fd 3\n'`: "it binds a fixed port and never exits; " +
+		"cmd/testdata/script/connect_fd.txtar runs the same on a random port",
 }
 
 // readmeStandIns answer, on 127.0.0.1 port 0, for a README port that a
