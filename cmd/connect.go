@@ -253,6 +253,9 @@ func connectRun(ctx context.Context, opts *ConnectOptions) (err error) {
 			onTimeout(s)
 		}
 	}
+	if (opts.Path != "" || opts.FD != nil) && l.On(1) {
+		hooks = fdEvents(l, hooks)
+	}
 	copts := netcore.ConnectOptions{
 		Host:                           opts.Host,
 		Port:                           opts.Port,

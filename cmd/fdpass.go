@@ -97,10 +97,7 @@ func fdHooks(f *Factory, l *EventLog, hooks *netcore.SocketHooks, ex *netcore.Ex
 		hooks = &netcore.SocketHooks{}
 	}
 	hooks.OnFD = func(s *netcore.Socket, fd int) bool {
-		kind, err := fdpass.Kind(fd)
-		if err != nil {
-			kind = "file"
-		}
+		kind := fdKind(fd)
 		childFD, taken := 0, false
 		if ex != nil {
 			childFD, taken = ex.TakeFD(s, fd)
@@ -121,4 +118,26 @@ func fdHooks(f *Factory, l *EventLog, hooks *netcore.SocketHooks, ex *netcore.Ex
 		return taken
 	}
 	return hooks
+}
+
+// fdEvents adds the fd event to a client's hooks (which may be nil): a
+// descriptor the server sent is reported, then closed.
+func fdEvents(l *EventLog, hooks *netcore.SocketHooks) *netcore.SocketHooks {
+	if hooks == nil {
+		hooks = &netcore.SocketHooks{}
+	}
+	hooks.OnFD = func(s *netcore.Socket, fd int) bool {
+		l.Emit("fd", Field{"id", s.ID()}, Field{"fd", fd}, Field{"type", fdKind(fd)})
+		return false
+	}
+	return hooks
+}
+
+// fdKind is the type of a received descriptor as the fd event names it.
+func fdKind(fd int) string {
+	kind, err := fdpass.Kind(fd)
+	if err != nil {
+		return "file" // cannot happen for an open descriptor
+	}
+	return kind
 }
