@@ -20,10 +20,12 @@ import (
 // unixSocketPair returns two connected Sockets over a Unix socket pair.
 func unixSocketPair(t *testing.T, ha, hb *SocketHooks) (a, b *Socket) {
 	t.Helper()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
+	unix.CloseOnExec(fds[0])
+	unix.CloseOnExec(fds[1])
 	conn := func(fd int) net.Conn {
 		f := os.NewFile(uintptr(fd), "pair")
 		defer f.Close()
@@ -254,12 +256,12 @@ func TestSocketFromFD(t *testing.T) {
 	defer ln.Close()
 	lf, _ := ln.(*net.TCPListener).File()
 	defer lf.Close()
-	unconnected, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	unconnected, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer unix.Close(unconnected)
-	udp, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	udp, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
