@@ -85,7 +85,13 @@ only receiving). After an upload (64 KiB or more) or an empty stdin other than
 When the peer ends first, the connection ends too if stdin is a terminal;
 otherwise nodenet goes on sending stdin until its end, so that nothing is
 truncated (--allow-half-open=true|false forces either). When stdout's reader
-goes away (| head), nodenet exits quietly with status 141, as cat and nc do.`,
+goes away (| head), nodenet exits quietly with status 141, as cat and nc do.
+
+Over -U PATH, --send-fd N sends inherited descriptor N with the first bytes
+(SCM_RIGHTS, Node v0.4's write(data, encoding, fd)); an input that ends
+before its first byte is an error, since nothing would carry it. --fd N
+relays a connected socket inherited as fd N instead of connecting (inetd,
+systemd Accept=yes, a listen --pass-fds command).`,
 		Example: `  # The Node docs' "telnet localhost 8124" step
   nodenet connect 8124
 

@@ -169,7 +169,13 @@ connection with its stdin and stdout on the socket instead, one child per
 connection; without -k, listen exits with the child's status. --broker
 relays each client's data to every other client (and stdin to all);
 --chat is --broker with ncat's <userN> names and notices. The first SIGINT stops accepting and lets connections
-end; a second one closes them at once.`,
+end; a second one closes them at once.
+
+Over -U PATH, descriptors a client sends (connect --send-fd, SCM_RIGHTS) are
+reported as fd events and closed; with --pass-fds, the --exec command starts
+at the client's first bytes and gets the descriptors that came with them as
+fds 3, 4, ..., with LISTEN_FDS and LISTEN_PID as systemd sets them. Later
+ones cannot join a running command: they are closed, and said so.`,
 		Example: `  # Receive a file
   nodenet listen 9000 > file < /dev/null
 
