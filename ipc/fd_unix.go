@@ -162,7 +162,8 @@ func SystemdListeners() ([]SystemdListener, error) {
 // systemd's Accept=yes hand a service): TCP over IPv4 or IPv6, or a Unix
 // stream socket. It is a *net.TCPConn or a *net.UnixConn.
 //
-// On success FileConn owns the socket: fd itself is closed and the
+// On success FileConn owns the socket: fd itself is closed (unless it is
+// 0, 1 or 2, which stay the process's stdin, stdout and stderr) and the
 // connection holds a duplicate. On failure fd is left as it was. Errors
 // are *FDError: "fd 3 is not open", "fd 3 is not a socket", "fd 3 is not a
 // stream socket (datagram)", "fd 3 is a listening socket, not a
@@ -210,6 +211,8 @@ func FileConn(fd int) (net.Conn, error) {
 	if err != nil {
 		return nil, &FDError{FD: fd, Problem: "cannot be used", Err: err}
 	}
-	unix.Close(fd)
+	if fd > 2 {
+		unix.Close(fd)
+	}
 	return c, nil
 }
