@@ -36,8 +36,8 @@ func (o *ConnectOptions) fdArgs(cmd *cobra.Command, fd string) error {
 			return usageErrorf("--send-fd: %d descriptors, at most %d in one message", len(o.SendFDs), fdpass.MaxFDs)
 		}
 		for _, n := range o.SendFDs {
-			if _, err := fdpass.Kind(n); err != nil {
-				return usageErrorf("--send-fd %d: fd %d is not open", n, n)
+			if err := fdpass.Inherited(n); err != nil {
+				return usageErrorf("--send-fd %d: %v", n, err)
 			}
 		}
 	}

@@ -3,7 +3,9 @@
 package cmd
 
 import (
+	"os"
 	"slices"
+	"strconv"
 	"testing"
 )
 
@@ -72,4 +74,14 @@ func TestFDFlagUsageErrors(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) { checkUsageError(t, tt.argv, tt.want) })
 	}
+	// A descriptor of nodenet's own (close-on-exec, as Go opens them all)
+	// is not sent by mistake for one the caller forgot to pass.
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	n := strconv.Itoa(int(r.Fd()))
+	checkUsageError(t, "connect -U /tmp/x.sock --send x --send-fd "+n, "--send-fd "+n+": fd "+n+" was not inherited (it is close-on-exec: one of this process's own)")
 }
