@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -65,6 +66,11 @@ func (o *ConnectOptions) fdArgs(cmd *cobra.Command, fd string) error {
 		if c.set {
 			return usageErrorf("--fd relays a socket that is already connected: it cannot be used with %s", c.name)
 		}
+	}
+	if err := fdpass.Inherited(n); errors.Is(err, fdpass.ErrNotInherited) {
+		// One of nodenet's own (the runtime's epoll): not what was meant.
+		// A descriptor that is not open is SocketFromFD's to name.
+		return usageErrorf("--fd %d: %v", n, err)
 	}
 	return nil
 }

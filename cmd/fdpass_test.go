@@ -22,8 +22,8 @@ func TestNewCmdConnectFDs(t *testing.T) {
 		{"send-fd with send", "-U /tmp/x.sock --send-fd 2 --send x", func(o *ConnectOptions) bool {
 			return slices.Equal(o.SendFDs, []int{2}) && o.Send != nil && *o.Send == "x"
 		}},
-		{"fd", "--fd 3", func(o *ConnectOptions) bool {
-			return o.FD != nil && *o.FD == 3 && o.Host == "" && o.Port == 0 && o.Path == "" && o.SendFDs == nil
+		{"fd", "--fd 1000", func(o *ConnectOptions) bool {
+			return o.FD != nil && *o.FD == 1000 && o.Host == "" && o.Port == 0 && o.Path == "" && o.SendFDs == nil
 		}},
 		{"fd with events and send", "--fd 0 --send hi --timeout 1s", func(o *ConnectOptions) bool {
 			return o.FD != nil && *o.FD == 0 && o.Send != nil && *o.Send == "hi"
@@ -84,4 +84,5 @@ func TestFDFlagUsageErrors(t *testing.T) {
 	defer w.Close()
 	n := strconv.Itoa(int(r.Fd()))
 	checkUsageError(t, "connect -U /tmp/x.sock --send x --send-fd "+n, "--send-fd "+n+": fd "+n+" was not inherited (it is close-on-exec: one of this process's own)")
+	checkUsageError(t, "connect --fd "+n, "--fd "+n+": fd "+n+" was not inherited (it is close-on-exec: one of this process's own)")
 }

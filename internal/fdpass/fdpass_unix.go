@@ -104,7 +104,7 @@ func Inherited(fd int) error {
 		return fmt.Errorf("fd %d is not open", fd)
 	}
 	if flags&unix.FD_CLOEXEC != 0 {
-		return fmt.Errorf("fd %d was not inherited (it is close-on-exec: one of this process's own)", fd)
+		return fmt.Errorf("fd %d %w", fd, ErrNotInherited)
 	}
 	return nil
 }
