@@ -44,9 +44,11 @@ type SocketHooks struct {
 	// before OnData of those bytes. It returns true to take the descriptor
 	// (it is then the hook's to close); one it declines, or every one when
 	// OnFD is nil, is closed at once: no received descriptor is leaked.
-	// Reads of a Unix socket always make room for descriptors. Setting it
-	// makes the relay copy through a buffer instead of splice, which would
-	// let the kernel drop them unseen.
+	// Reads of a Unix socket through Read, Relay, Hub and Broker always
+	// make room for descriptors; setting OnFD makes the relay copy through
+	// a buffer instead of splice, which would let the kernel drop them
+	// unseen. The echo handler reads the connection itself: there the
+	// kernel closes any descriptor sent, and OnFD is not called.
 	OnFD func(s *Socket, fd int) bool
 	// OnEnd is Node's 'end': the peer half-closed (FIN received).
 	OnEnd func(*Socket)
