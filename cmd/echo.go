@@ -21,8 +21,11 @@ type EchoOptions struct {
 	// Greeting is written to each client before anything is echoed
 	// (--greeting, its escapes already turned into bytes); empty for none.
 	Greeting []byte
-	// Workers is the number of accept loops (--workers).
+	// Workers is the number of accept loops (--workers), or of worker
+	// processes with Processes.
 	Workers int
+	// Processes serves in worker processes (--processes).
+	Processes bool
 	// Engine is --engine: auto, epoll or goroutines.
 	Engine netcore.Engine
 	// Stats is how often the --stats line is printed; 0 for never.
@@ -108,6 +111,12 @@ second one closes them at once.`,
 			case opts.Stats > 0 && opts.Stats < minStatsInterval:
 				return usageErrorf("--stats %v: want %v or more", opts.Stats, minStatsInterval)
 			}
+			if err := checkProcesses(cmd, opts.Processes, &opts.Workers); err != nil {
+				return err
+			}
+			if opts.Processes && opts.Engine == netcore.EngineEpoll {
+				return usageErrorf("--processes and --engine epoll cannot be used together: a worker process serves each connection on its own goroutine")
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -123,6 +132,7 @@ second one closes them at once.`,
 	fl.StringVar(&engine, "engine", "", "serve with `ENGINE`: epoll (Linux) or goroutines (default: epoll where it can serve)")
 	fl.DurationVar(&opts.Stats, "stats", 0, "print connections, bytes and rates on stderr every `DUR` (--stats: 1s), and at exit")
 	fl.Lookup("stats").NoOptDefVal = "1s"
+	addProcessesFlag(fl, &opts.Processes)
 	return cmd
 }
 
@@ -143,15 +153,31 @@ func echoRun(ctx context.Context, opts *EchoOptions) error {
 	}
 	so.Engine = opts.Engine
 	so.Hooks, so.SocketHooks = serverEvents(opts.Factory, opts.Events, true)
+	wl, err := workerListener(opts.Processes)
+	if err != nil {
+		return err
+	}
+	if wl != nil {
+		so.Hooks.OnClose = nil // the master's
+	} else if opts.Processes {
+		if so.Processes, err = processOptions(opts.Factory, opts.Events, opts.Workers); err != nil {
+			return err
+		}
+	}
 	if err := opts.withTLS(opts.Factory, opts.Events, &so); err != nil {
 		return err
 	}
 	srv := netcore.NewEchoServer(so, netcore.EchoOptions{Greeting: opts.Greeting})
 	srv.SetMaxConnections(opts.MaxConnections)
-	lo, err := opts.listenOptions()
-	if err != nil {
-		return err
+	var lo netcore.ListenOptions
+	if wl == nil {
+		if lo, err = opts.listenOptions(); err != nil {
+			return err
+		}
+		lo.Workers = opts.Workers
+		if opts.Processes {
+			lo.Workers = 1 // one accept loop in the master
+		}
 	}
-	lo.Workers = opts.Workers
-	return serve(ctx, srv, lo, serveOptions{f: opts.Factory, l: opts.Events, stats: opts.Stats, signals: opts.signals})
+	return serve(ctx, srv, lo, serveOptions{f: opts.Factory, l: opts.Events, stats: opts.Stats, signals: opts.signals, worker: wl})
 }

@@ -73,6 +73,11 @@ var eventShapes = map[string][][]string{
 	"connectionAttemptFailed":  {{"address", "port", "family", "error"}},
 	"connectionAttemptTimeout": {{"address", "port", "family"}},
 	"stats":                    {{"final", "seconds", "open", "accepted", "dropped", "bytesRead", "bytesWritten"}},
+	"worker": { // --processes: cluster's online and exit
+		{"worker", "pid", "state"},
+		{"worker", "pid", "state", "exitCode"},
+		{"worker", "pid", "state", "signalCode"},
+	},
 }
 
 // checkEventLines checks every line of stderr against eventShapes and
@@ -251,6 +256,15 @@ func TestEventSchema(t *testing.T) {
 		{name: "listen exec unix", server: []string{"listen", "-U", filepath.Join(dir, "x.sock"), "-e", "cat"},
 			clients: []schemaRun{{args: []string{"connect", "--send", "hi"}, expect: socketEvents}},
 			expect:  []string{"listening", "connection", "end", "finish", "close"}},
+		{name: "echo processes", server: []string{"echo", "0", "127.0.0.1", "--processes", "--workers", "2", "--stats=1h"},
+			clients: []schemaRun{{args: []string{"connect", "--send", "hi"}, expect: socketEvents}},
+			expect:  []string{"worker", "listening", "connection", "end", "finish", "close", "stats"}},
+		{name: "echo processes unix", server: []string{"echo", "-U", filepath.Join(dir, "p.sock"), "--processes", "--workers", "1"},
+			clients: []schemaRun{{args: []string{"connect", "--send", "hi"}, expect: socketEvents}},
+			expect:  []string{"worker", "listening", "connection", "close"}},
+		{name: "listen exec processes", server: []string{"listen", "-k", "0", "127.0.0.1", "--processes", "--workers", "2", "--sh-exec", "cat; exit 3"},
+			clients: []schemaRun{{args: []string{"connect", "--send", "hi"}, expect: socketEvents}},
+			expect:  []string{"worker", "listening", "connection", "end", "finish", "close"}},
 		{name: "listen chat", server: []string{"listen", "--chat", "0", "127.0.0.1"},
 			clients: []schemaRun{{args: []string{"connect", "--send", "hi\n"}, expect: socketEvents}},
 			expect:  []string{"listening", "connection", "end", "finish", "close"}},
