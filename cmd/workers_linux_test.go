@@ -375,3 +375,17 @@ func TestProcessWorkersExec(t *testing.T) {
 		t.Errorf("exit status %d after SIGTERM; want 0", code)
 	}
 }
+
+// TestProcessesUsageExit: --processes' flag errors exit 2, before
+// anything listens or starts.
+func TestProcessesUsageExit(t *testing.T) {
+	for _, argv := range [][]string{
+		{"echo", "--processes", "--engine", "epoll", "0", "127.0.0.1"},
+		{"listen", "-k", "--processes", "0", "127.0.0.1"},
+	} {
+		_, stderr, code := runNodenet(t, nil, argv...)
+		if code != 2 || !strings.Contains(string(stderr), "--processes") {
+			t.Errorf("nodenet %v: exit %d, %s; want 2 and a message naming --processes", argv, code, stderr)
+		}
+	}
+}
