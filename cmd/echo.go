@@ -69,7 +69,15 @@ bytes), unless --timeout needs a socket of its own per connection.
 default, serves best where clients share the machine's cores (as in a
 benchmark on the same host); more pay when the server has cores to
 itself. With --reuse-port each loop binds a socket of its own
-(SO_REUSEPORT). --allow-half-open
+(SO_REUSEPORT).
+
+--processes serves in --workers worker processes (default: one per CPU),
+as Node's cluster does: this process listens, applies --max-connections
+and the block list for all of them, and hands each connection to the next
+worker, round-robin. A worker that crashes loses only its own connections
+and is started again (the worker event; without -v a line says so). It
+costs a hand-off per connection: accept loops in one process take more
+connections per second, workers isolate crashes. --allow-half-open
 changes nothing for echo: after the client's end there is nothing left to
 send, so the connection ends either way, as c.pipe(c) ends it in Node.
 
@@ -111,7 +119,7 @@ second one closes them at once.`,
 			case opts.Stats > 0 && opts.Stats < minStatsInterval:
 				return usageErrorf("--stats %v: want %v or more", opts.Stats, minStatsInterval)
 			}
-			if err := checkProcesses(cmd, opts.Processes, &opts.Workers); err != nil {
+			if err := checkProcesses(cmd, opts.Processes, &opts.Workers, &opts.ServerFlags); err != nil {
 				return err
 			}
 			if opts.Processes && opts.Engine == netcore.EngineEpoll {

@@ -172,8 +172,11 @@ to every client. -e CMD (or --sh-exec CMD, run by sh -c) runs CMD for each
 connection with its stdin and stdout on the socket instead, one child per
 connection; without -k, listen exits with the child's status. --broker
 relays each client's data to every other client (and stdin to all);
---chat is --broker with ncat's <userN> names and notices. The first SIGINT stops accepting and lets connections
-end; a second one closes them at once.`,
+--chat is --broker with ncat's <userN> names and notices. With -k and an
+--exec command, --processes runs the commands from --workers worker
+processes (default: one per CPU) that this process hands the connections
+to, round-robin, as echo --processes does. The first SIGINT stops
+accepting and lets connections end; a second one closes them at once.`,
 		Example: `  # Receive a file
   nodenet listen 9000 > file < /dev/null
 
@@ -224,7 +227,7 @@ end; a second one closes them at once.`,
 			if opts.Processes && (!opts.KeepOpen || !opts.ExecFlags.On() || opts.Broker) {
 				return usageErrorf("--processes applies to -k with --exec or --sh-exec: each worker process runs the command for the connections it is handed")
 			}
-			if err := checkProcesses(cmd, opts.Processes, &opts.Workers); err != nil {
+			if err := checkProcesses(cmd, opts.Processes, &opts.Workers, &opts.ServerFlags); err != nil {
 				return err
 			}
 			if !cmd.Flags().Changed("allow-half-open") {

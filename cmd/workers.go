@@ -27,12 +27,15 @@ func addProcessesFlag(fl *pflag.FlagSet, p *bool) {
 
 // checkProcesses checks --processes and, when --workers was not given,
 // makes the workers one per CPU.
-func checkProcesses(cmd *cobra.Command, processes bool, workers *int) error {
+func checkProcesses(cmd *cobra.Command, processes bool, workers *int, sf *ServerFlags) error {
 	if !processes {
 		return nil
 	}
 	if !netcore.ProcessWorkersSupported {
 		return usageErrorf("--processes: worker processes receive their connections as descriptors over Unix sockets, which this system does not have")
+	}
+	if sf.TLS.On && sf.TLS.Cert == "" {
+		return usageErrorf("--processes with --tls needs --cert and --key: each worker would make a self-signed certificate of its own")
 	}
 	if !cmd.Flags().Changed("workers") {
 		*workers = runtime.NumCPU()

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -66,9 +67,45 @@ func (p *echoProc) workerPids(t *testing.T, n int) []int {
 	return pids
 }
 
-// processGone reports whether no process has pid any more.
+// processGone reports whether no process has pid any more, or only a
+// zombie that nobody reaped yet (its parent died, and a container's init
+// may never reap).
 func processGone(pid int) bool {
-	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+	if errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+		return true
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	// pid (comm) state ...: comm may hold spaces and parentheses.
+	i := bytes.LastIndexByte(b, ')')
+	return i > 0 && i+2 < len(b) && b[i+2] == 'Z'
+}
+
+// TestProcessWorkersOrphaned: when the master is killed (kill -9, no
+// chance to stop anything), its workers die too.
+func TestProcessWorkersOrphaned(t *testing.T) {
+	p := startEcho(t, "", "--events", "json", "0", "127.0.0.1", "--processes", "--workers", "2")
+	pids := p.workerPids(t, 2)
+	c := echoGreeted(t, p.addr) // a worker holds a connection
+	p.signal(t, syscall.SIGKILL)
+	p.wait(t)
+	for _, pid := range pids {
+		deadline := time.Now().Add(echoWait)
+		for !processGone(pid) {
+			if time.Now().After(deadline) {
+				syscall.Kill(pid, syscall.SIGKILL)
+				t.Fatalf("worker pid %d still runs %v after its master was killed", pid, echoWait)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	// Its connection went with it.
+	c.SetDeadline(time.Now().Add(echoWait))
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Error("the connection is still served after master and workers died")
+	}
 }
 
 // TestProcessWorkersSpread: under listen -k --sh-exec, each connection's

@@ -106,12 +106,18 @@ func (s *Server) startProcesses() error {
 
 // startOne starts a run of worker slot and makes it the slot's process.
 func (p *procWorkers) startOne(slot int) (*workerProc, error) {
+	// Close-on-exec before any other child can be started: a worker
+	// holds no end of another's socketpair.
+	syscall.ForkLock.RLock()
 	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err == nil {
+		syscall.CloseOnExec(fds[0])
+		syscall.CloseOnExec(fds[1])
+	}
+	syscall.ForkLock.RUnlock()
 	if err != nil {
 		return nil, os.NewSyscallError("socketpair", err)
 	}
-	syscall.CloseOnExec(fds[0])
-	syscall.CloseOnExec(fds[1])
 	mine := os.NewFile(uintptr(fds[0]), "worker")
 	theirs := os.NewFile(uintptr(fds[1]), "master")
 	defer theirs.Close()
