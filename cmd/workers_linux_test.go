@@ -90,17 +90,20 @@ func TestProcessWorkersOrphaned(t *testing.T) {
 	pids := p.workerPids(t, 2)
 	c := echoGreeted(t, p.addr) // a worker holds a connection
 	p.signal(t, syscall.SIGKILL)
-	p.wait(t)
+	// Not p.wait: a worker left running would hold stderr open.
+	deadline := time.Now().Add(echoWait)
 	for _, pid := range pids {
-		deadline := time.Now().Add(echoWait)
 		for !processGone(pid) {
 			if time.Now().After(deadline) {
-				syscall.Kill(pid, syscall.SIGKILL)
+				for _, pid := range pids {
+					syscall.Kill(pid, syscall.SIGKILL)
+				}
 				t.Fatalf("worker pid %d still runs %v after its master was killed", pid, echoWait)
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
+	p.wait(t)
 	// Its connection went with it.
 	c.SetDeadline(time.Now().Add(echoWait))
 	if _, err := c.Read(make([]byte, 1)); err == nil {
