@@ -22,7 +22,9 @@ import (
 //	byte 0      kind: 'C' (master to worker: a connection, its descriptor
 //	            attached to the record's first byte), 'E' (worker to
 //	            master: connection id ended), 'T' (worker to master: its
-//	            totals, with no connection)
+//	            totals, with no connection), 'R' (worker to master: it
+//	            is serving, and handles its signals: until then the
+//	            master holds back the signals it would send it)
 //	bytes 1-8   the connection's id (big-endian); 0 for 'T'
 //	bytes 9-16  'E', 'T': the worker's bytes read so far
 //	bytes 17-24 'E', 'T': the worker's bytes written so far
@@ -86,6 +88,7 @@ const (
 	recConn   = 'C'
 	recEnded  = 'E'
 	recTotals = 'T'
+	recReady  = 'R'
 )
 
 // workerRecord is one record on a worker's socketpair.

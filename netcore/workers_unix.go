@@ -63,6 +63,8 @@ type workerProc struct {
 	sent  sync.Mutex // one record at a time on conn
 
 	// Under procWorkers.mu:
+	ready         bool                // it said it handles its signals
+	pending       []syscall.Signal    // held back until it is ready
 	conns         map[uint64]struct{} // handed over and not yet ended
 	read, written int64               // the worker's last totals
 }
@@ -217,7 +219,7 @@ func (p *procWorkers) watch(w *workerProc) {
 		p.mu.Lock()
 		if p.closing {
 			// Close ran while it started, and did not see it.
-			w.cmd.Process.Signal(syscall.SIGTERM) //nolint:errcheck // it may be gone
+			w.pending = append(w.pending, syscall.SIGTERM)
 		}
 		p.mu.Unlock()
 		p.report(WorkerEvent{Worker: w.slot, Pid: w.cmd.Process.Pid, State: WorkerRestarted})
@@ -235,6 +237,13 @@ func (p *procWorkers) readRecords(w *workerProc) {
 		r := decodeWorkerRecord(b)
 		ended := false
 		p.mu.Lock()
+		if r.kind == recReady {
+			w.ready = true
+			for _, sig := range w.pending {
+				w.cmd.Process.Signal(sig) //nolint:errcheck // it may be gone
+			}
+			w.pending = nil
+		}
 		if r.kind == recEnded || r.kind == recTotals {
 			w.read, w.written = max(w.read, r.read), max(w.written, r.written)
 		}
@@ -323,21 +332,22 @@ func (w *workerProc) send(rec []byte, fd int) error {
 }
 
 // signal sends sig to every running worker; closing marks the server
-// closing first, so that none is started again.
+// closing first, so that none is started again. A worker that has not
+// said it is ready gets sig once it has (SIGKILL needs no readiness).
 func (p *procWorkers) signal(sig syscall.Signal, closing bool) {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	if closing {
 		p.closing = true
 	}
-	var ws []*workerProc
 	for _, w := range p.slots {
-		if w != nil {
-			ws = append(ws, w)
+		switch {
+		case w == nil:
+		case w.ready || sig == syscall.SIGKILL:
+			w.cmd.Process.Signal(sig) //nolint:errcheck // it may be gone
+		default:
+			w.pending = append(w.pending, sig)
 		}
-	}
-	p.mu.Unlock()
-	for _, w := range ws {
-		w.cmd.Process.Signal(sig) //nolint:errcheck // it may be gone
 	}
 }
 
@@ -529,6 +539,9 @@ func (l *workerListener) tell(kind byte, id uint64) {
 	if kind == recTotals && read == l.read && written == l.written {
 		return
 	}
+	if kind == recReady {
+		read, written = 0, 0
+	}
 	l.read, l.written = read, written
 	l.c.Write(workerRecord{kind: kind, id: id, read: read, written: written}.encode()) //nolint:errcheck // a master that is gone hears nothing
 }
@@ -540,6 +553,7 @@ func (l *workerListener) attach(s *Server) {
 	l.srv = s
 	l.gone = s.Destroy
 	l.mu.Unlock()
+	l.tell(recReady, 0)
 	go func() {
 		t := time.NewTicker(workerTotalsEvery)
 		defer t.Stop()
