@@ -320,7 +320,11 @@ func connectRun(ctx context.Context, opts *ConnectOptions) (err error) {
 			done <- execExit(ex.Serve(sock))
 			return
 		}
-		done <- netcore.Relay(sock, ss.in, ss.out, netcore.RelayOptions{NoShutdown: opts.NoShutdown, EndGrace: opts.endGrace()})
+		// EndOut: the peer's end closes stdout at once, as socat passes an
+		// EOF on, even while stdin is still being sent (allowHalfOpen):
+		// whoever reads our stdout (ssh's ProxyCommand, a pipeline) sees
+		// that the server is done.
+		done <- netcore.Relay(sock, ss.in, ss.out, netcore.RelayOptions{NoShutdown: opts.NoShutdown, EndGrace: opts.endGrace(), EndOut: true})
 	}()
 	select {
 	case err = <-done:

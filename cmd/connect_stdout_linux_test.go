@@ -124,3 +124,58 @@ func TestConnectStdoutFull(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want 1 and %q", code, stderr, "nodenet: write ENOSPC\n")
 	}
 }
+
+// TestConnectPeerEndClosesStdout: when the server ends first while stdin
+// is still open (a pipe: allowHalfOpen keeps sending it), stdout is closed
+// at once, so that its reader sees the end: ssh's ProxyCommand waited
+// for stdin to end before, and stdin (ssh) waited for that end.
+func TestConnectPeerEndClosesStdout(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		c.Write([]byte("bye\n"))
+		c.(*net.TCPConn).CloseWrite()
+		io.Copy(io.Discard, c) // what stdin still sends, to its end
+		c.Close()
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), peerTimeout)
+	defer cancel()
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	c := exec.CommandContext(ctx, nodenetPath(t), "connect", port, "127.0.0.1")
+	stdin, err := c.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	stdout, err := c.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Env = append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir())
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// stdin stays open: the end of stdout can come only from the peer's.
+	got, err := io.ReadAll(stdout)
+	if ctx.Err() != nil {
+		t.Fatalf("stdout did not end within %v of the server's end", peerTimeout)
+	}
+	if err != nil || string(got) != "bye\n" {
+		t.Fatalf("stdout: %q, %v; want %q and its end", got, err, "bye\n")
+	}
+	// And stdin is still sent until its end.
+	if _, err := stdin.Write([]byte("late\n")); err != nil {
+		t.Fatalf("stdin after the server's end: %v", err)
+	}
+	stdin.Close()
+	if err := c.Wait(); err != nil {
+		t.Fatalf("nodenet connect: %v", err)
+	}
+}

@@ -78,8 +78,9 @@ func (e *OutputError) Unwrap() error { return e.Err }
 //
 // Relay hands io.Copy the bare connection and, when in and out are
 // *os.File, the bare files, so that Linux moves the bytes with splice(2)
-// and sendfile(2) without copying them through user space; the byte
-// counts come from io.Copy's results. These cases copy through a buffer
+// and sendfile(2) without copying them through user space; an in that
+// is a pipe is spliced straight into the socket (spliceFromPipe), which
+// io.Copy cannot do. The byte counts come from the copies' results. These cases copy through a buffer
 // instead: SocketHooks.OnData is set (it must see every chunk), OnDrain is
 // set (in to s only: it must see a full send buffer), an idle timeout or
 // EndGrace is set on a connection whose kernel keeps no byte counters (a
@@ -433,7 +434,11 @@ func (r *relay) up(in io.Reader) error {
 	var n int64
 	var err error
 	if s.kernelCopyOK() && s.hooks.OnDrain == nil {
-		n, err = io.Copy(s.conn, in)
+		var spliced bool
+		n, spliced, err = spliceFromPipe(s.conn, in)
+		if !spliced {
+			n, err = io.Copy(s.conn, in)
+		}
 		if n > 0 {
 			s.bytesWritten.Add(n)
 			s.touch()

@@ -13,3 +13,6 @@ func watchPeer(net.Conn) peerWatch { return peerWatch{} }
 
 // spliceable: only Linux splices to out.
 func spliceable(io.Writer) bool { return true }
+
+// spliceFromPipe: only Linux splices from a pipe to a socket.
+func spliceFromPipe(net.Conn, io.Reader) (int64, bool, error) { return 0, false, nil }

@@ -369,16 +369,34 @@ func (s *Socket) Destroy(err error) {
 }
 
 // ResetAndDestroy closes the socket with a TCP RST instead of a FIN
-// (Node's socket.resetAndDestroy()): SO_LINGER with a zero timeout.
-// For a connection that is not TCP it is Destroy.
+// (Node's socket.resetAndDestroy()): SO_LINGER with a zero timeout on
+// the TCP connection, beneath TLS too (there, TLS's close_notify goes
+// first and the RST follows it; Node refuses a TLS socket with
+// ERR_INVALID_HANDLE_TYPE, which a user of --rst does not want). For a
+// connection that is not TCP it is Destroy.
 func (s *Socket) ResetAndDestroy() error {
-	if tc, ok := s.conn.(*net.TCPConn); ok {
+	if tc, ok := tcpBeneath(s.conn); ok {
 		if err := tc.SetLinger(0); err != nil {
 			return s.ioError(err, "setsockopt")
 		}
 	}
 	s.Destroy(nil)
 	return nil
+}
+
+// tcpBeneath is the TCP connection c is, or carries (TLS).
+func tcpBeneath(c net.Conn) (*net.TCPConn, bool) {
+	for i := 0; i < 4 && c != nil; i++ {
+		if tc, ok := c.(*net.TCPConn); ok {
+			return tc, true
+		}
+		nc, ok := c.(interface{ NetConn() net.Conn })
+		if !ok {
+			break
+		}
+		c = nc.NetConn()
+	}
+	return nil, false
 }
 
 // Pause stops the relay and Read from reading until Resume: Node's
@@ -422,7 +440,7 @@ func (s *Socket) waitResumed() error {
 // SetNoDelay turns Nagle's algorithm off (true) or on (false), as Node's
 // socket.setNoDelay. It does nothing for a socket that is not TCP.
 func (s *Socket) SetNoDelay(noDelay bool) error {
-	if tc, ok := s.conn.(*net.TCPConn); ok {
+	if tc, ok := tcpBeneath(s.conn); ok {
 		if err := tc.SetNoDelay(noDelay); err != nil {
 			return s.ioError(err, "setsockopt")
 		}
