@@ -429,3 +429,40 @@ func TestProcessesUsageExit(t *testing.T) {
 		}
 	}
 }
+
+// TestProcessWorkersSecondSignal: the first SIGINT lets a held client
+// stay (the workers finish their connections); the second closes it at
+// once, the workers exit, and the master's status is SIGINT's.
+func TestProcessWorkersSecondSignal(t *testing.T) {
+	p := startEcho(t, "", "-v", "0", "127.0.0.1", "--processes", "--workers", "2", "--stats=1h")
+	p.waitCount(t, `worker worker=\d pid=\d+ state=started`, 2)
+	var pids []int
+	for _, l := range p.snapshot() {
+		if i := strings.Index(l, " pid="); i >= 0 && strings.Contains(l, "state=started") {
+			pid, _ := strconv.Atoi(strings.Fields(l[i+5:])[0])
+			pids = append(pids, pid)
+		}
+	}
+	held := echoGreeted(t, p.addr)
+	p.signal(t, os.Interrupt)
+	p.waitCount(t, `waiting for 1 open connection`, 1)
+	if err := echoExchange(held, []byte("still served")); err != nil {
+		t.Fatalf("the held client after the first SIGINT: %v", err)
+	}
+	p.signal(t, os.Interrupt)
+	if code := p.wait(t); code != 130 {
+		t.Errorf("exit status %d; want 130", code)
+	}
+	held.SetReadDeadline(time.Now().Add(echoWait))
+	if n, err := held.Read(make([]byte, 1)); err == nil {
+		t.Errorf("the held client read %d bytes; want its connection closed", n)
+	}
+	if p.count(`^stats: final after `) != 1 {
+		t.Error("no final stats line after the second SIGINT")
+	}
+	for _, pid := range pids {
+		if !processGone(pid) {
+			t.Errorf("worker pid %d is still there after the master exited", pid)
+		}
+	}
+}
