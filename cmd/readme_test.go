@@ -123,6 +123,8 @@ var readmeExamples = map[string]readmeExample{
 	"nodenet block check 10.1.2.3 192.168.1.5":                       {code: 1, stdout: "10.1.2.3 blocked\n192.168.1.5 allowed\n"},
 	"nodenet block list":                                             {stdout: "Subnet: IPv4 10.0.0.0/8\nRange: IPv4 192.168.1.10-192.168.1.20\n"},
 	"nodenet echo 8124 --blocklist ~/.config/nodenet/blocklist.json": {stderr: readmeListeningTCP},
+	// Worker processes: quiet without -v, as a single process is.
+	"nodenet echo 8124 --processes --workers 4": {stderr: readmeListeningTCP},
 
 	// TLS: a server with its certificate, verified by the client (the
 	// files are written by readmeTLSFiles); a self-signed server, pinned.
