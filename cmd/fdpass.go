@@ -94,10 +94,10 @@ func (o *ListenOptions) passFDsArgs() error {
 }
 
 // fdHooks adds listen's handling of received descriptors to hooks (which
-// may be nil): each one is the fd event (fd, its type, and childFd when
-// it went to a --pass-fds command) and, unless a command took it, is
-// closed; without events, a closed one is said on stderr unless -q, so
-// that none disappears unsaid.
+// may be nil), for -v and --pass-fds: each one is the fd event (fd, its
+// type, and childFd when it went to a --pass-fds command) and, unless a
+// command took it, is closed; without events (--pass-fds), a closed one
+// is said on stderr unless -q.
 func fdHooks(f *Factory, l *EventLog, hooks *netcore.SocketHooks, ex *netcore.Exec) *netcore.SocketHooks {
 	if hooks == nil {
 		hooks = &netcore.SocketHooks{}
