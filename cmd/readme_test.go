@@ -106,7 +106,7 @@ var readmeExamples = map[string]readmeExample{
 	// For nc and ncat users: a command per connection.
 	// The SIGINT that stops it may come before the child of the client
 	// that just left has exited: the notice of the wait is then said.
-	`nodenet listen -k 9001 --sh-exec 'echo "hello $NODENET_REMOTE_ADDRESS"; cat'`:           {stderr: `^listening on 127\.0\.0\.1:\d+\n(nodenet: interrupt: not accepting any more; waiting for 1 open connection\(s\) to end \(a second interrupt closes them\)\n)?$`},
+	`nodenet listen -k 9001 --sh-exec 'echo "hello $NODENET_REMOTE_ADDRESS"; cat'`:           {stderr: `^listening on 127\.0\.0\.1:\d+\n(nodenet: SIGINT: not accepting any more; waiting for 1 open connection\(s\) to end \(a second SIGINT closes them\)\n)?$`},
 	`nodenet connect 9001 --send 'ping\n'`:                                                   {stdout: "hello 127.0.0.1\nping\n"},
 	`nodenet listen -U /tmp/fd.sock --pass-fds --sh-exec 'echo "fds: $LISTEN_FDS"; cat <&3'`: {stderr: `^listening on /\S*/fd\.sock\n$`},
 	`nodenet connect -U /tmp/fd.sock --send-fd 3 --send 'x' 3< /tmp/notes.txt`: {
