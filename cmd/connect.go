@@ -52,6 +52,11 @@ type ConnectOptions struct {
 	// Ports is -z's port list ("20-25,80,443"): a scan.
 	Ports []int
 
+	// SendFDs are --send-fd's descriptors, sent with the first bytes over
+	// -U PATH; FD is --fd: relay the connected socket inherited as it.
+	SendFDs []int
+	FD      *int
+
 	// ProxyURL is --proxy (or NODENET_PROXY); Proxy is it parsed.
 	ProxyURL string
 	Proxy    *netcore.Proxy
@@ -61,7 +66,7 @@ type ConnectOptions struct {
 func NewCmdConnect(f *Factory, runF func(*ConnectOptions) error) *cobra.Command {
 	opts := &ConnectOptions{}
 	var v4, v6 bool
-	var send string
+	var send, fd string
 	cmd := &cobra.Command{
 		Use:   "connect PORT [HOST] | HOST PORT | HOST:PORT | -U PATH",
 		Short: "Connect and relay stdin and stdout (telnet, nc)",
@@ -80,7 +85,13 @@ only receiving). After an upload (64 KiB or more) or an empty stdin other than
 When the peer ends first, the connection ends too if stdin is a terminal;
 otherwise nodenet goes on sending stdin until its end, so that nothing is
 truncated (--allow-half-open=true|false forces either). When stdout's reader
-goes away (| head), nodenet exits quietly with status 141, as cat and nc do.`,
+goes away (| head), nodenet exits quietly with status 141, as cat and nc do.
+
+Over -U PATH, --send-fd N sends inherited descriptor N with the first bytes
+(SCM_RIGHTS, Node v0.4's write(data, encoding, fd)); an input that ends
+before its first byte is an error, since nothing would carry it. --fd N
+relays a connected socket inherited as fd N instead of connecting (inetd,
+systemd Accept=yes, a listen --pass-fds command).`,
 		Example: `  # The Node docs' "telnet localhost 8124" step
   nodenet connect 8124
 
@@ -118,6 +129,10 @@ goes away (| head), nodenet exits quietly with status 141, as cat and nc do.`,
 			} else if opts.Path != "" {
 				if len(args) > 0 {
 					return usageErrorf("-U PATH takes no PORT or HOST argument")
+				}
+			} else if cmd.Flags().Changed("fd") {
+				if len(args) > 0 {
+					return usageErrorf("--fd N takes no PORT or HOST argument: the socket is already connected")
 				}
 			} else {
 				host, port, hasPort, err := netcore.ParseEndpointArgs(args)
@@ -165,6 +180,9 @@ goes away (| head), nodenet exits quietly with status 141, as cat and nc do.`,
 			if err := opts.netcatArgs(cmd, f); err != nil {
 				return err
 			}
+			if err := opts.fdArgs(cmd, fd); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -197,6 +215,8 @@ goes away (| head), nodenet exits quietly with status 141, as cat and nc do.`,
 	addExecFlags(fl, &opts.ExecFlags)
 	addStreamFlags(fl, &opts.StreamFlags)
 	fl.BoolVar(&opts.Telnet, "telnet", false, "answer telnet option negotiation by refusing it, and strip it from the output")
+	fl.IntSliceVar(&opts.SendFDs, "send-fd", nil, "-U: send inherited descriptor `N` with the first bytes (SCM_RIGHTS); repeatable")
+	fl.StringVar(&fd, "fd", "", "relay the connected socket inherited as fd `N` (inetd, systemd Accept=yes)")
 	fl.StringVar(&opts.ProxyURL, "proxy", "", "connect through `URL`: socks5://, socks5h:// or http://[user:pass@]host:port (default: $NODENET_PROXY)")
 	cmd.MarkFlagsMutuallyExclusive("zero", "send")
 	return cmd
@@ -238,6 +258,9 @@ func connectRun(ctx context.Context, opts *ConnectOptions) (err error) {
 			}
 			onTimeout(s)
 		}
+	}
+	if (opts.Path != "" || opts.FD != nil) && l.On(1) {
+		hooks = fdEvents(l, hooks)
 	}
 	copts := netcore.ConnectOptions{
 		Host:                           opts.Host,
@@ -295,7 +318,12 @@ func connectRun(ctx context.Context, opts *ConnectOptions) (err error) {
 	signal.Notify(pipe, syscall.SIGPIPE)
 	defer signal.Stop(pipe)
 
-	sock, err := dialWithRetry(ctx, opts, copts, sigs)
+	var sock *netcore.Socket
+	if opts.FD != nil {
+		sock, err = netcore.SocketFromFD(*opts.FD, copts)
+	} else {
+		sock, err = dialWithRetry(ctx, opts, copts, sigs)
+	}
 	if err != nil {
 		if l.On(1) {
 			l.Emit("error", errorFields(err)...)
@@ -324,7 +352,7 @@ func connectRun(ctx context.Context, opts *ConnectOptions) (err error) {
 		// EOF on, even while stdin is still being sent (allowHalfOpen):
 		// whoever reads our stdout (ssh's ProxyCommand, a pipeline) sees
 		// that the server is done.
-		done <- netcore.Relay(sock, ss.in, ss.out, netcore.RelayOptions{NoShutdown: opts.NoShutdown, EndGrace: opts.endGrace(), EndOut: true})
+		done <- netcore.Relay(sock, ss.in, ss.out, netcore.RelayOptions{NoShutdown: opts.NoShutdown, EndGrace: opts.endGrace(), EndOut: true, FDs: opts.SendFDs})
 	}()
 	select {
 	case err = <-done:

@@ -21,8 +21,11 @@ type EchoOptions struct {
 	// Greeting is written to each client before anything is echoed
 	// (--greeting, its escapes already turned into bytes); empty for none.
 	Greeting []byte
-	// Workers is the number of accept loops (--workers).
+	// Workers is the number of accept loops (--workers), or of worker
+	// processes with Processes.
 	Workers int
+	// Processes serves in worker processes (--processes).
+	Processes bool
 	// Engine is --engine: auto, epoll, uring or goroutines.
 	Engine netcore.Engine
 	// Stats is how often the --stats line is printed; 0 for never.
@@ -69,7 +72,15 @@ needs a socket of its own per connection.
 default, serves best where clients share the machine's cores (as in a
 benchmark on the same host); more pay when the server has cores to
 itself. With --reuse-port each loop binds a socket of its own
-(SO_REUSEPORT). --allow-half-open
+(SO_REUSEPORT).
+
+--processes serves in --workers worker processes (default: one per CPU),
+as Node's cluster does: this process listens, applies --max-connections
+and the block list for all of them, and hands each connection to the next
+worker, round-robin. A worker that crashes loses only its own connections
+and is started again (the worker event; without -v a line says so). It
+costs a hand-off per connection: accept loops in one process take more
+connections per second, workers isolate crashes. --allow-half-open
 changes nothing for echo: after the client's end there is nothing left to
 send, so the connection ends either way, as c.pipe(c) ends it in Node.
 
@@ -111,6 +122,12 @@ second one closes them at once.`,
 			case opts.Stats > 0 && opts.Stats < minStatsInterval:
 				return usageErrorf("--stats %v: want %v or more", opts.Stats, minStatsInterval)
 			}
+			if err := checkProcesses(cmd, opts.Processes, &opts.Workers, &opts.ServerFlags); err != nil {
+				return err
+			}
+			if opts.Processes && opts.Engine == netcore.EngineEpoll {
+				return usageErrorf("--processes and --engine epoll cannot be used together: a worker process serves each connection on its own goroutine")
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -126,6 +143,7 @@ second one closes them at once.`,
 	fl.StringVar(&engine, "engine", "", "serve with `ENGINE`: uring (Linux io_uring, else epoll), epoll (Linux) or goroutines (default: uring, else epoll, where they can serve)")
 	fl.DurationVar(&opts.Stats, "stats", 0, "print connections, bytes and rates on stderr every `DUR` (--stats: 1s), and at exit")
 	fl.Lookup("stats").NoOptDefVal = "1s"
+	addProcessesFlag(fl, &opts.Processes)
 	return cmd
 }
 
@@ -146,15 +164,31 @@ func echoRun(ctx context.Context, opts *EchoOptions) error {
 	}
 	so.Engine = opts.Engine
 	so.Hooks, so.SocketHooks = serverEvents(opts.Factory, opts.Events, true)
+	wl, err := workerListener(opts.Processes)
+	if err != nil {
+		return err
+	}
+	if wl != nil {
+		so.Hooks.OnClose = nil // the master's
+	} else if opts.Processes {
+		if so.Processes, err = processOptions(opts.Factory, opts.Events, opts.Workers); err != nil {
+			return err
+		}
+	}
 	if err := opts.withTLS(opts.Factory, opts.Events, &so); err != nil {
 		return err
 	}
 	srv := netcore.NewEchoServer(so, netcore.EchoOptions{Greeting: opts.Greeting})
 	srv.SetMaxConnections(opts.MaxConnections)
-	lo, err := opts.listenOptions()
-	if err != nil {
-		return err
+	var lo netcore.ListenOptions
+	if wl == nil {
+		if lo, err = opts.listenOptions(); err != nil {
+			return err
+		}
+		lo.Workers = opts.Workers
+		if opts.Processes {
+			lo.Workers = 1 // one accept loop in the master
+		}
 	}
-	lo.Workers = opts.Workers
-	return serve(ctx, srv, lo, serveOptions{f: opts.Factory, l: opts.Events, stats: opts.Stats, signals: opts.signals})
+	return serve(ctx, srv, lo, serveOptions{f: opts.Factory, l: opts.Events, stats: opts.Stats, signals: opts.signals, worker: wl})
 }

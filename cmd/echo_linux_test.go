@@ -81,8 +81,14 @@ type echoProc struct {
 // ulimit is not empty) and waits until it listens.
 func startEcho(t *testing.T, ulimit string, args ...string) *echoProc {
 	t.Helper()
+	return startServerProc(t, ulimit, "echo", args...)
+}
+
+// startServerProc runs `nodenet COMMAND ARGS` as startEcho does.
+func startServerProc(t *testing.T, ulimit, command string, args ...string) *echoProc {
+	t.Helper()
 	ready := filepath.Join(t.TempDir(), "ready")
-	argv := append([]string{nodenetPath(t), "echo", "--ready-file", ready}, args...)
+	argv := append([]string{nodenetPath(t), command, "--ready-file", ready}, args...)
 	var c *exec.Cmd
 	if ulimit != "" {
 		c = exec.Command("sh", append([]string{"-c", "ulimit -n " + ulimit + ` && exec "$@"`, "sh"}, argv...)...)
@@ -126,7 +132,7 @@ func startEcho(t *testing.T, ulimit string, args ...string) *echoProc {
 			<-p.exited
 		}
 		if t.Failed() {
-			t.Logf("nodenet echo's stderr:\n%s", strings.Join(p.snapshot(), "\n"))
+			t.Logf("nodenet %s's stderr:\n%s", command, strings.Join(p.snapshot(), "\n"))
 		}
 	})
 	p.addr = waitReady(t, ready)

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bytes"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -56,6 +57,9 @@ func TestNewCmdEcho(t *testing.T) {
 		}},
 		{"allow-half-open accepted", "--allow-half-open", func(o *EchoOptions) bool { return o.AllowHalfOpen }},
 		{"unix modes", "-U x.sock --readable-all --writable-all", func(o *EchoOptions) bool { return o.ReadableAll && o.WritableAll }},
+		{"processes default one per CPU", "--processes", func(o *EchoOptions) bool { return o.Processes && o.Workers == runtime.NumCPU() }},
+		{"processes workers", "--workers 3 --processes", func(o *EchoOptions) bool { return o.Processes && o.Workers == 3 }},
+		{"workers alone are loops", "--workers 3", func(o *EchoOptions) bool { return !o.Processes && o.Workers == 3 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

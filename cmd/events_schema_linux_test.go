@@ -73,6 +73,15 @@ var eventShapes = map[string][][]string{
 	"connectionAttemptFailed":  {{"address", "port", "family", "error"}},
 	"connectionAttemptTimeout": {{"address", "port", "family"}},
 	"stats":                    {{"final", "seconds", "open", "accepted", "dropped", "bytesRead", "bytesWritten"}},
+	"fd": { // listen -U: a descriptor received (Node v0.4's 'fd')
+		{"id", "fd", "type"},            // closed: nobody takes it
+		{"id", "fd", "type", "childFd"}, // --pass-fds: the command's fd
+	},
+	"worker": { // --processes: cluster's online and exit
+		{"worker", "pid", "state"},
+		{"worker", "pid", "state", "exitCode"},
+		{"worker", "pid", "state", "signalCode"},
+	},
 }
 
 // checkEventLines checks every line of stderr against eventShapes and
@@ -251,6 +260,21 @@ func TestEventSchema(t *testing.T) {
 		{name: "listen exec unix", server: []string{"listen", "-U", filepath.Join(dir, "x.sock"), "-e", "cat"},
 			clients: []schemaRun{{args: []string{"connect", "--send", "hi"}, expect: socketEvents}},
 			expect:  []string{"listening", "connection", "end", "finish", "close"}},
+		{name: "listen unix fd", server: []string{"listen", "-U", filepath.Join(dir, "f.sock")},
+			clients: []schemaRun{{args: []string{"connect", "--send-fd", "0", "--send", "hi"}, expect: socketEvents}},
+			expect:  []string{"listening", "connection", "fd", "end", "close"}},
+		{name: "listen unix pass-fds", server: []string{"listen", "-U", filepath.Join(dir, "p.sock"), "--pass-fds", "-e", "cat"},
+			clients: []schemaRun{{args: []string{"connect", "--send-fd", "0", "--send", "hi"}, expect: socketEvents}},
+			expect:  []string{"listening", "connection", "fd", "end", "close"}},
+		{name: "echo processes", server: []string{"echo", "0", "127.0.0.1", "--processes", "--workers", "2", "--stats=1h"},
+			clients: []schemaRun{{args: []string{"connect", "--send", "hi"}, expect: socketEvents}},
+			expect:  []string{"worker", "listening", "connection", "end", "finish", "close", "stats"}},
+		{name: "echo processes unix", server: []string{"echo", "-U", filepath.Join(dir, "pw.sock"), "--processes", "--workers", "1"},
+			clients: []schemaRun{{args: []string{"connect", "--send", "hi"}, expect: socketEvents}},
+			expect:  []string{"worker", "listening", "connection", "close"}},
+		{name: "listen exec processes", server: []string{"listen", "-k", "0", "127.0.0.1", "--processes", "--workers", "2", "--sh-exec", "cat; exit 3"},
+			clients: []schemaRun{{args: []string{"connect", "--send", "hi"}, expect: socketEvents}},
+			expect:  []string{"worker", "listening", "connection", "end", "finish", "close"}},
 		{name: "listen chat", server: []string{"listen", "--chat", "0", "127.0.0.1"},
 			clients: []schemaRun{{args: []string{"connect", "--send", "hi\n"}, expect: socketEvents}},
 			expect:  []string{"listening", "connection", "end", "finish", "close"}},

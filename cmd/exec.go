@@ -17,6 +17,9 @@ type ExecFlags struct {
 	ShExec string // --sh-exec CMD: run by sh -c
 	// Argv is the command to run, from either flag; nil when neither.
 	Argv []string
+	// PassFDs (listen --pass-fds) starts each command at its client's
+	// first bytes, with the descriptors that came with them.
+	PassFDs bool
 }
 
 // addExecFlags registers -e/--exec and --sh-exec on fl.
@@ -58,7 +61,7 @@ func (o *ExecFlags) On() bool { return o.Argv != nil }
 // connection's, changed in place to render that; it may be nil.
 func (o *ExecFlags) newExec(ios *IOStreams, l *EventLog, hooks *netcore.SocketHooks) (*netcore.Exec, error) {
 	var ex *netcore.Exec
-	opts := netcore.ExecOptions{Argv: o.Argv, Stderr: ios.ErrOut}
+	opts := netcore.ExecOptions{Argv: o.Argv, Stderr: ios.ErrOut, PassFDs: o.PassFDs}
 	if l.On(1) {
 		opts.OnExit = func(s *netcore.Socket, st netcore.ExitStatus, closed bool) {
 			if closed {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -97,6 +98,15 @@ func TestNewCmdListenExecAndBroker(t *testing.T) {
 		}},
 		{"none", "0", true, func(o *ListenOptions) bool {
 			return !o.ExecFlags.On() && !o.Broker && !o.AllowHalfOpen
+		}},
+		{"processes", "-k --processes --workers 2 -e cat 0", true, func(o *ListenOptions) bool {
+			return o.Processes && o.Workers == 2 && o.KeepOpen && o.ExecFlags.On()
+		}},
+		{"processes default one per CPU", "-k --processes --sh-exec cat 0", true, func(o *ListenOptions) bool {
+			return o.Processes && o.Workers == runtime.NumCPU()
+		}},
+		{"workers without processes", "-k --workers 2 0", true, func(o *ListenOptions) bool {
+			return !o.Processes && o.Workers == 2
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

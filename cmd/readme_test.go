@@ -104,8 +104,15 @@ var readmeExamples = map[string]readmeExample{
 	`nodenet connect 8124 --send 'HEAD / HTTP/1.0\r\n\r\n'`: {stdout: "hello\r\nHEAD / HTTP/1.0\r\n\r\n"},
 
 	// For nc and ncat users: a command per connection.
-	`nodenet listen -k 9001 --sh-exec 'echo "hello $NODENET_REMOTE_ADDRESS"; cat'`: {stderr: readmeListeningTCP},
-	`nodenet connect 9001 --send 'ping\n'`:                                         {stdout: "hello 127.0.0.1\nping\n"},
+	// The SIGINT that stops it may come before the child of the client
+	// that just left has exited: the notice of the wait is then said.
+	`nodenet listen -k 9001 --sh-exec 'echo "hello $NODENET_REMOTE_ADDRESS"; cat'`:           {stderr: `^listening on 127\.0\.0\.1:\d+\n(nodenet: SIGINT: not accepting any more; waiting for 1 open connection\(s\) to end \(a second SIGINT closes them\)\n)?$`},
+	`nodenet connect 9001 --send 'ping\n'`:                                                   {stdout: "hello 127.0.0.1\nping\n"},
+	`nodenet listen -U /tmp/fd.sock --pass-fds --sh-exec 'echo "fds: $LISTEN_FDS"; cat <&3'`: {stderr: `^listening on /\S*/fd\.sock\n$`},
+	`nodenet connect -U /tmp/fd.sock --send-fd 3 --send 'x' 3< /tmp/notes.txt`: {
+		files:  map[string]string{"notes.txt": "read through the descriptor\n"},
+		stdout: "fds: 1\nread through the descriptor\n",
+	},
 
 	// net.isIP.
 	"nodenet isip 127.0.0.1 ::1 nope":                    {code: 1, stdout: "4\n6\n0\n"},
@@ -118,6 +125,8 @@ var readmeExamples = map[string]readmeExample{
 	"nodenet block check 10.1.2.3 192.168.1.5":                       {code: 1, stdout: "10.1.2.3 blocked\n192.168.1.5 allowed\n"},
 	"nodenet block list":                                             {stdout: "Subnet: IPv4 10.0.0.0/8\nRange: IPv4 192.168.1.10-192.168.1.20\n"},
 	"nodenet echo 8124 --blocklist ~/.config/nodenet/blocklist.json": {stderr: readmeListeningTCP},
+	// Worker processes: quiet without -v, as a single process is.
+	"nodenet echo 8124 --processes --workers 4": {stderr: readmeListeningTCP},
 
 	// TLS: a server with its certificate, verified by the client (the
 	// files are written by readmeTLSFiles); a self-signed server, pinned.
@@ -141,6 +150,8 @@ var readmeExamples = map[string]readmeExample{
 var readmeExempt = map[string]string{
 	"go test ./...": "it runs this test",
 	"CGO_ENABLED=0 go install github.com/nodenet/nodenet@latest": "it downloads the module and writes to GOBIN",
+	`systemd-socket-activate --accept -l 127.0.0.1:9002 nodenet connect --fd 3 --send 'hello from fd 3\n'`: "it binds a fixed port and never exits; " +
+		"cmd/testdata/script/connect_fd.txtar runs the same on a random port",
 }
 
 // readmeStandIns answer, on 127.0.0.1 port 0, for a README port that a

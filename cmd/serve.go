@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -78,6 +79,34 @@ func serverEvents(f *Factory, l *EventLog, docs bool) (netcore.ServerHooks, *net
 	return h, sh
 }
 
+// workerEvents renders the worker processes' lives (--processes) as the
+// worker event: {"worker":1,"pid":1234,"state":"started"}, and, when one
+// exited, how: exitCode, or signalCode for the signal that killed it, as
+// Node's cluster 'exit' and --exec's close event name them. Without -v a
+// worker that died while the server was serving is still said, on a
+// plain line: its connections were lost.
+func workerEvents(f *Factory, l *EventLog) func(netcore.WorkerEvent) {
+	return func(e netcore.WorkerEvent) {
+		fields := []Field{{"worker", e.Worker}, {"pid", e.Pid}, {"state", e.State}}
+		how := ""
+		if e.State == netcore.WorkerExited {
+			if e.Status.Signal != "" {
+				fields = append(fields, Field{"signalCode", e.Status.Signal})
+				how = "killed by " + e.Status.Signal
+			} else {
+				fields = append(fields, Field{"exitCode", e.Status.ExitCode})
+				how = "exited with status " + strconv.Itoa(e.Status.ExitCode)
+			}
+		}
+		switch {
+		case l.On(1):
+			l.Emit("worker", fields...)
+		case e.State == netcore.WorkerExited && !e.Closing && !f.Quiet:
+			fmt.Fprintf(f.IO.ErrOut, "nodenet: worker %d (pid %d) %s; its connections are lost; starting it again\n", e.Worker, e.Pid, how)
+		}
+	}
+}
+
 // serveOptions are what a running server command needs besides its
 // Server.
 type serveOptions struct {
@@ -87,6 +116,10 @@ type serveOptions struct {
 	// signals, when not nil, stands in for SIGINT, SIGTERM and SIGHUP
 	// (tests).
 	signals <-chan os.Signal
+	// worker, in a worker process (--processes), is what its master
+	// hands it: serve serves it instead of listening, and leaves the
+	// --stats line and the waiting notice to the master.
+	worker net.Listener
 }
 
 // serve listens and serves until the server has closed: by itself (listen
@@ -110,13 +143,18 @@ func serve(ctx context.Context, srv *netcore.Server, lo netcore.ListenOptions, o
 	pipe := make(chan os.Signal, 1)
 	signal.Notify(pipe, syscall.SIGPIPE)
 	defer signal.Stop(pipe)
-	if err := srv.Listen(ctx, lo); err != nil {
+	if o.worker != nil {
+		o.stats = 0
+		if err := srv.Serve(o.worker); err != nil {
+			return err
+		}
+	} else if err := srv.Listen(ctx, lo); err != nil {
 		if o.l.On(1) {
 			o.l.Emit("error", errorFields(err)...)
 		}
 		return err
 	}
-	if o.l.On(2) {
+	if o.l.On(2) && o.worker == nil {
 		o.l.Line("serving on the " + string(srv.Engine()) + " engine")
 	}
 	st := statsPrinter{f: o.f, l: o.l, srv: srv}
@@ -143,7 +181,7 @@ func serve(ctx context.Context, srv *netcore.Server, lo netcore.ListenOptions, o
 			}
 			first = sig
 			srv.Close() //nolint:errcheck // already closing is fine
-			if n := srv.Connections(); n > 0 && !o.f.Quiet && !o.l.JSON() {
+			if n := srv.Connections(); n > 0 && !o.f.Quiet && !o.l.JSON() && o.worker == nil {
 				fmt.Fprintf(o.f.IO.ErrOut, "nodenet: %s: not accepting any more; waiting for %d open connection(s) to end (a second %s closes them)\n",
 					signalName(sig), n, signalName(sig))
 			}

@@ -156,3 +156,63 @@ func SystemdListeners() ([]SystemdListener, error) {
 	}
 	return out, nil
 }
+
+// FileConn returns a connection for an already-connected stream socket
+// inherited as descriptor fd (Node's new net.Socket({fd}); what inetd and
+// systemd's Accept=yes hand a service): TCP over IPv4 or IPv6, or a Unix
+// stream socket. It is a *net.TCPConn or a *net.UnixConn.
+//
+// On success FileConn owns the socket: fd itself is closed (unless it is
+// 0, 1 or 2, which stay the process's stdin, stdout and stderr) and the
+// connection holds a duplicate. On failure fd is left as it was. Errors
+// are *FDError: "fd 3 is not open", "fd 3 is not a socket", "fd 3 is not a
+// stream socket (datagram)", "fd 3 is a listening socket, not a
+// connection", "fd 3 is not connected", "fd 3 is not a TCP or Unix
+// socket".
+func FileConn(fd int) (net.Conn, error) {
+	if fd < 0 {
+		return nil, &FDError{FD: fd, Problem: "is not open", Err: unix.EBADF}
+	}
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
+		return nil, &FDError{FD: fd, Problem: "is not open", Err: os.NewSyscallError("fcntl", err)}
+	}
+	typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
+	if err != nil {
+		if err == unix.ENOTSOCK {
+			return nil, &FDError{FD: fd, Problem: "is not a socket", Err: os.NewSyscallError("getsockopt", err)}
+		}
+		return nil, &FDError{FD: fd, Problem: "cannot be inspected", Err: os.NewSyscallError("getsockopt", err)}
+	}
+	if typ != unix.SOCK_STREAM {
+		return nil, &FDError{FD: fd, Problem: "is not a stream socket (" + sockType(typ) + ")", Err: unix.EINVAL}
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return nil, &FDError{FD: fd, Problem: "cannot be inspected", Err: os.NewSyscallError("getsockname", err)}
+	}
+	switch sa.(type) {
+	case *unix.SockaddrInet4, *unix.SockaddrInet6, *unix.SockaddrUnix:
+	default:
+		return nil, &FDError{FD: fd, Problem: "is not a TCP or Unix socket", Err: unix.EAFNOSUPPORT}
+	}
+	if acc, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN); err == nil && acc != 0 {
+		return nil, &FDError{FD: fd, Problem: "is a listening socket, not a connection", Err: unix.EINVAL}
+	}
+	if _, err := unix.Getpeername(fd); err != nil {
+		return nil, &FDError{FD: fd, Problem: "is not connected", Err: os.NewSyscallError("getpeername", err)}
+	}
+	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, &FDError{FD: fd, Problem: "cannot be duplicated", Err: os.NewSyscallError("fcntl", err)}
+	}
+	f := os.NewFile(uintptr(dup), "fd "+strconv.Itoa(fd))
+	c, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		return nil, &FDError{FD: fd, Problem: "cannot be used", Err: err}
+	}
+	if fd > 2 {
+		unix.Close(fd)
+	}
+	return c, nil
+}

@@ -22,6 +22,14 @@
 // port in use is EADDRINUSE whoever holds it; only ReusePort gives each
 // loop a socket of its own.
 //
+// Worker processes (ServerOptions.Processes, Node's cluster) keep the
+// policy in one place too: the Server listens, accepts and admits in
+// its own process and hands each admitted connection to the next worker,
+// round-robin, over a Unix socketpair (SCM_RIGHTS); each worker serves
+// WorkerListener with the same handler and tells the Server when a
+// connection ends. A worker that dies loses only its own connections and
+// is started again.
+//
 // # Sockets and the relay
 //
 // A Socket has Node's vocabulary: End half-closes, Destroy closes,

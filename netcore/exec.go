@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 )
@@ -31,6 +32,19 @@ type ExecOptions struct {
 	// Status had nothing to give during the connection's OnClose. It runs
 	// on the child's goroutine and must not block.
 	OnExit func(s *Socket, status ExitStatus, closed bool)
+	// PassFDs hands the child the descriptors that come with the
+	// connection's first bytes (Node v0.4's 'fd' event; the peer's
+	// WriteFDs over a Unix socket), as systemd's socket activation hands
+	// its sockets: as fds 3, 4, ..., with LISTEN_FDS set to their number
+	// and LISTEN_PID to the child's process id (which a shell sets before
+	// it execs the command, since the id is known only in the child), so
+	// that sd_listen_fds(3) accepts them. The child then starts at the
+	// first bytes (or the peer's end), not at the connection: a command
+	// that speaks first waits for the client. Descriptors that come later
+	// cannot join a running child: TakeFD declines them, and the Socket
+	// closes them. The socket's SocketHooks.OnFD must offer each
+	// descriptor to TakeFD. Unix only.
+	PassFDs bool
 }
 
 // ExitStatus is how a child ended, in the terms of Node's ChildProcess:
@@ -79,6 +93,7 @@ type Exec struct {
 
 	mu       sync.Mutex
 	children map[*Socket]*execChild
+	waiting  map[*Socket]*[]int // PassFDs: descriptors for a child not yet started
 	running  sync.WaitGroup
 }
 
@@ -101,7 +116,7 @@ func NewExec(opts ExecOptions) (*Exec, error) {
 	if err != nil {
 		return nil, spawnError(opts.Argv[0], err, true)
 	}
-	return &Exec{opts: opts, path: path, children: map[*Socket]*execChild{}}, nil
+	return &Exec{opts: opts, path: path, children: map[*Socket]*execChild{}, waiting: map[*Socket]*[]int{}}, nil
 }
 
 // spawnError names a failure to start a child as Node does: "spawn CMD
@@ -127,6 +142,15 @@ func spawnError(name string, err error, usage bool) *Error {
 func (e *Exec) Serve(s *Socket) (ExitStatus, error) {
 	e.running.Add(1)
 	defer e.running.Done()
+	var first []byte
+	var files []*os.File
+	if e.opts.PassFDs {
+		var err error
+		if first, files, err = e.firstBytes(s); err != nil {
+			s.Destroy(err)
+			return ExitStatus{ExitCode: -1}, err
+		}
+	}
 	ours, theirs, err := childStreams()
 	if err != nil {
 		err = spawnError(e.opts.Argv[0], err, false)
@@ -137,10 +161,24 @@ func (e *Exec) Serve(s *Socket) (ExitStatus, error) {
 	cmd.Args[0] = e.opts.Argv[0]
 	cmd.Dir = e.opts.Dir
 	cmd.Env = append(e.environ(), connectionEnv(s)...)
+	if len(files) > 0 {
+		cmd = listenFDsCommand(cmd, files)
+	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = theirs.in, theirs.out, e.opts.Stderr
 	cmd.SysProcAttr = childSysProcAttr()
 	err = cmd.Start()
 	theirs.close()
+	for _, f := range files {
+		f.Close() // the child has its own now
+	}
+	if err == nil && len(first) > 0 {
+		// The bytes read to learn the descriptors go first. They fit in
+		// the pair's buffer (firstBytes reads at most 8 KiB), so this
+		// does not wait on the child.
+		if _, werr := ours.in.Write(first); werr != nil {
+			ours.in.Close() // the child is gone or closed its stdin
+		}
+	}
 	if err != nil {
 		ours.close()
 		err = spawnError(e.opts.Argv[0], err, false)
@@ -191,6 +229,48 @@ func (e *Exec) Serve(s *Socket) (ExitStatus, error) {
 	st := child.status
 	e.mu.Unlock()
 	return st, relayErr
+}
+
+// firstBytes is PassFDs' wait: it reads the connection's first bytes
+// (at most 8 KiB), during which OnFD offers the descriptors that came
+// with them to TakeFD, and returns both. The peer's end before any byte
+// is no failure: the child starts with an empty stdin.
+func (e *Exec) firstBytes(s *Socket) ([]byte, []*os.File, error) {
+	var fds []int
+	e.mu.Lock()
+	e.waiting[s] = &fds
+	e.mu.Unlock()
+	buf := make([]byte, 8<<10)
+	n, err := s.Read(buf)
+	e.mu.Lock()
+	delete(e.waiting, s)
+	e.mu.Unlock()
+	files := make([]*os.File, len(fds))
+	for i, fd := range fds {
+		files[i] = os.NewFile(uintptr(fd), "fd "+strconv.Itoa(fd))
+	}
+	if err != nil && err != io.EOF {
+		for _, f := range files {
+			f.Close()
+		}
+		return nil, nil, err
+	}
+	return buf[:n], files, nil
+}
+
+// TakeFD takes fd, received on s, for s's child when the child has not
+// started yet (PassFDs): it becomes the child's next descriptor from 3 on,
+// which TakeFD returns. Otherwise it returns 0 and false, and fd stays the
+// caller's. It is meant for SocketHooks.OnFD.
+func (e *Exec) TakeFD(s *Socket, fd int) (childFD int, ok bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	w := e.waiting[s]
+	if w == nil {
+		return 0, false
+	}
+	*w = append(*w, fd)
+	return 2 + len(*w), true
 }
 
 // Status is the exit status of s's child, once it has exited; it is meant
@@ -254,6 +334,25 @@ func connectionEnv(s *Socket) []string {
 	}
 }
 
+// listenFDsCommand runs cmd with files as its descriptors 3, 4, ... and
+// systemd's variables: LISTEN_FDS, their number, and LISTEN_PID, the
+// child's own process id, which only the child knows; so a shell sets it
+// and execs the command in its place (the id stays the same). Any
+// LISTEN_* inherited from our environment is replaced.
+func listenFDsCommand(cmd *exec.Cmd, files []*os.File) *exec.Cmd {
+	const script = `LISTEN_PID=$$; export LISTEN_PID; exec "$0" "$@"`
+	w := exec.Command("/bin/sh", append([]string{"-c", script, cmd.Path}, cmd.Args[1:]...)...)
+	w.Dir = cmd.Dir
+	for _, kv := range cmd.Env {
+		if !strings.HasPrefix(kv, "LISTEN_PID=") && !strings.HasPrefix(kv, "LISTEN_FDS=") && !strings.HasPrefix(kv, "LISTEN_FDNAMES=") {
+			w.Env = append(w.Env, kv)
+		}
+	}
+	w.Env = append(w.Env, "LISTEN_FDS="+strconv.Itoa(len(files)))
+	w.ExtraFiles = files
+	return w
+}
+
 // exitStatus reads how the child ended.
 func exitStatus(ps *os.ProcessState, err error) ExitStatus {
 	if ps == nil {
@@ -279,3 +378,6 @@ func (p streamPair) close() {
 		p.out.Close()
 	}
 }
+
+// PassesFDs reports ExecOptions.PassFDs.
+func (e *Exec) PassesFDs() bool { return e.opts.PassFDs }

@@ -49,3 +49,29 @@ func fdError(err error) *Error {
 // noHalfClose reports whether a half-close failed because the connection
 // cannot half-close at all: never on Unix.
 func noHalfClose(error) bool { return false }
+
+// SocketFromFD wraps the connected stream socket inherited as descriptor
+// fd, as Node's new net.Socket({fd}) does (what inetd and systemd's
+// Accept=yes hand a service, and what a listen --exec child may be given).
+// The socket options of opts (NoDelay, KeepAlive, TypeOfService,
+// AllowHalfOpen) and its Hooks apply; OnConnect fires, as for a
+// connection made by Connect. The other fields are ignored.
+//
+// A descriptor that is not open, not a stream socket, a listening socket
+// or not connected fails with Node's ERR_INVALID_FD_TYPE and a sentence
+// naming it ("fd 3 is a listening socket, not a connection"), marked as a
+// usage error.
+func SocketFromFD(fd int, opts ConnectOptions) (*Socket, error) {
+	c, err := ipc.FileConn(fd)
+	if err != nil {
+		e := &Error{Code: "ERR_INVALID_FD_TYPE", Message: err.Error(), Err: err}
+		var fe *ipc.FDError
+		e.Usage = errors.As(err, &fe) && fe.Problem != "cannot be duplicated" && fe.Problem != "cannot be used"
+		return nil, e
+	}
+	hooks := opts.Hooks
+	if hooks == nil {
+		hooks = &noHooks
+	}
+	return connected(c, opts, hooks), nil
+}

@@ -42,6 +42,11 @@ type RelayOptions struct {
 	// peer has ended; a failure, or the socket's destruction, still ends
 	// it at once. EndGrace and NoShutdown do not apply.
 	Stop <-chan struct{}
+	// FDs are descriptors sent with the first bytes of in (WriteFDs; Node
+	// v0.4's write(data, encoding, fd)): the socket must be a Unix socket.
+	// When in ends before its first byte, nothing can carry them, and the
+	// relay fails with ENODATA rather than drop them unsaid.
+	FDs []int
 }
 
 // DefaultEndGrace is the EndGrace of `nodenet connect`.
@@ -80,8 +85,10 @@ func (e *OutputError) Unwrap() error { return e.Err }
 // *os.File, the bare files, so that Linux moves the bytes with splice(2)
 // and sendfile(2) without copying them through user space; an in that
 // is a pipe is spliced straight into the socket (spliceFromPipe), which
-// io.Copy cannot do. The byte counts come from the copies' results. These cases copy through a buffer
-// instead: SocketHooks.OnData is set (it must see every chunk), OnDrain is
+// io.Copy cannot do. The byte counts come from the copies' results. These
+// cases copy through a buffer instead: SocketHooks.OnData or OnFD is set
+// (they must see every chunk and every descriptor that comes with one),
+// OnDrain is
 // set (in to s only: it must see a full send buffer), an idle timeout or
 // EndGrace is set on a connection whose kernel keeps no byte counters (a
 // Unix socket; s to out only), or out is a device that splice(2) cannot
@@ -365,7 +372,7 @@ func (r *relay) down(out io.Writer) error {
 	// Without the kernel's word on when the peer last sent, the buffered
 	// copy keeps the time itself.
 	watched := r.opts.EndGrace <= 0 || r.peer.since != nil
-	if s.hooks.OnData == nil && s.kernelCopyOK() && watched && spliceable(out) {
+	if s.hooks.OnData == nil && !s.watchesFDs() && s.kernelCopyOK() && watched && spliceable(out) {
 		n, err := io.Copy(out, s.conn)
 		if n > 0 {
 			s.bytesRead.Add(n)
@@ -423,9 +430,10 @@ func (r *relay) up(in io.Reader) error {
 		return nil
 	}
 	s := r.s
-	if r.opts.EndGrace > 0 {
+	if r.opts.EndGrace > 0 || len(r.opts.FDs) > 0 {
 		// The first read learns when the input starts (an answer to it is
-		// due from then on); the rest may still go through the kernel.
+		// due from then on), and carries the descriptors; the rest may
+		// still go through the kernel.
 		done, err := r.firstChunk(in)
 		if done || err != nil {
 			return err
@@ -454,7 +462,7 @@ func (r *relay) up(in io.Reader) error {
 }
 
 // firstChunk reads in until it gives bytes or ends, notes the time, and
-// sends them. done reports that in has ended.
+// sends them, with the descriptors of FDs. done reports that in has ended.
 func (r *relay) firstChunk(in io.Reader) (done bool, err error) {
 	buf := make([]byte, 32<<10)
 	for {
@@ -462,13 +470,17 @@ func (r *relay) firstChunk(in io.Reader) (done bool, err error) {
 		if n > 0 {
 			r.recvAtInput.Store(r.received())
 			r.firstIn.Store(time.Now().UnixNano())
-			m, err := r.s.Write(buf[:n])
+			m, err := r.s.WriteFDs(buf[:n], r.opts.FDs)
 			r.sent += int64(m)
 			if err != nil {
 				return true, relayError(err, "write")
 			}
 		}
 		if rerr == io.EOF {
+			if n == 0 && len(r.opts.FDs) > 0 {
+				return true, &Error{Code: "ENODATA", Syscall: "write",
+					Message: "write ENODATA: descriptors " + fdList(r.opts.FDs) + " were not sent: the input ended before its first byte, and descriptors ride with data"}
+			}
 			return true, nil
 		}
 		if rerr != nil {

@@ -81,6 +81,10 @@ type ServerOptions struct {
 	// Engine chooses how connections are served; the zero value chooses
 	// by itself (see EngineAuto).
 	Engine Engine
+	// Processes, when set, serves the connections in worker processes
+	// (Node's cluster): the Server listens, accepts and applies its policy,
+	// and hands each connection to a worker (see ProcessOptions).
+	Processes *ProcessOptions
 	// Hooks are the server's events; SocketHooks are given to every
 	// connection, on every engine.
 	Hooks       ServerHooks
@@ -199,6 +203,8 @@ type Server struct {
 	addr      Addr
 	conns     map[*Socket]struct{} // goroutine engine
 	loops     *reactor             // event-loop engine; nil on goroutines
+	procs     *procWorkers         // the master of process workers
+	worker    *workerListener      // a worker: the master's connections
 	listening bool
 	stopping  chan struct{} // closed by Close: accept loops stop waiting
 	done      chan struct{} // closed when the last connection has ended
@@ -260,6 +266,11 @@ func (s *Server) Stats() StatsSample {
 		BytesWritten: s.stats.BytesWritten.Load(),
 	}
 	s.mu.Lock()
+	if s.procs != nil {
+		r, w := s.procs.bytes()
+		smp.BytesRead += r
+		smp.BytesWritten += w
+	}
 	if s.loops == nil && s.echo == nil {
 		// A handler other than echo counts through its Socket; the
 		// closed ones are in s.stats already.
@@ -358,11 +369,16 @@ func (s *Server) serve(lns []net.Listener, workers int) error {
 	s.listening = true
 	s.addr = addrOf(lns[0].Addr())
 	addr := s.addr
+	wl, _ := lns[0].(*workerListener)
+	s.worker = wl
 	s.mu.Unlock()
 	loops := max(workers, len(lns), 1)
 	useLoops, err := s.chooseLoops(lns)
 	if err == nil && useLoops {
 		err = s.serveLoops(lns, loops)
+	}
+	if err == nil && s.opts.Processes != nil {
+		err = s.startProcesses()
 	}
 	if err != nil {
 		closeAll()
@@ -379,6 +395,10 @@ func (s *Server) serve(lns []net.Listener, workers int) error {
 		for i := 0; i < loops; i++ {
 			go s.acceptLoop(lns[i%len(lns)])
 		}
+	}
+	if wl != nil {
+		wl.attach(s)
+		return nil // the master listens
 	}
 	if s.opts.Hooks.OnListening != nil {
 		s.opts.Hooks.OnListening(addr)
@@ -401,6 +421,8 @@ func (s *Server) chooseLoops(lns []net.Listener) (bool, error) {
 	switch {
 	case s.echo == nil:
 		why = "only the echo handler runs on it"
+	case s.opts.Processes != nil:
+		why = "the master of process workers hands its connections on"
 	case !reactorSupported:
 		why = "this system has none"
 	case s.opts.Timeout > 0:
@@ -411,6 +433,9 @@ func (s *Server) chooseLoops(lns []net.Listener) (bool, error) {
 		why = "pauseOnConnect needs a Socket per connection"
 	}
 	for _, ln := range lns {
+		if _, ok := ln.(*workerListener); ok && why == "" {
+			why = "a worker's connections come from its master"
+		}
 		if why == "" && !reactorCanServe(ln) {
 			why = "the listener does not expose its socket"
 		}
@@ -524,6 +549,12 @@ func (s *Server) admit(local, remote net.Addr) bool {
 	if s.closing.Load() {
 		return false
 	}
+	if s.worker != nil {
+		// The master applied the policy before it handed this one over.
+		s.open.Add(1)
+		s.stats.Accepted.Add(1)
+		return true
+	}
 	blocked := s.opts.BlockList != nil && blockedAddr(s.opts.BlockList, remote)
 	limit := s.maxConns.Load()
 	for {
@@ -570,6 +601,9 @@ func (s *Server) release(sock *Socket) {
 	n := s.open.Add(-1)
 	last = s.loops == nil && s.closing.Load() && n == 0
 	s.mu.Unlock()
+	if s.worker != nil && sock != nil {
+		s.worker.ended(sock.id)
+	}
 	if last {
 		s.finishAfterAccepting()
 	}
@@ -624,6 +658,13 @@ func (s *Server) acceptLoop(ln net.Listener) {
 func (s *Server) serveConn(c net.Conn) {
 	if !s.admit(c.LocalAddr(), c.RemoteAddr()) {
 		c.Close()
+		if s.worker != nil {
+			s.worker.ended(s.worker.take(c))
+		}
+		return
+	}
+	if s.procs != nil {
+		s.procs.handOff(c)
 		return
 	}
 	if tc, ok := c.(*net.TCPConn); ok {
@@ -641,6 +682,9 @@ func (s *Server) serveConn(c net.Conn) {
 	}
 	sock := newSocket(c, s.opts.SocketHooks, s.opts.AllowHalfOpen)
 	sock.server = s
+	if s.worker != nil {
+		sock.id = s.worker.take(c) // the master numbers connections
+	}
 	s.mu.Lock()
 	s.conns[sock] = struct{}{}
 	s.mu.Unlock()
@@ -713,9 +757,12 @@ func (s *Server) Close() error {
 	}
 	s.closing.Store(true)
 	close(s.stopping)
-	lns, loops, files := s.listeners, s.loops, s.files
+	lns, loops, files, procs := s.listeners, s.loops, s.files, s.procs
 	idle := s.open.Load() == 0
 	s.mu.Unlock()
+	if procs != nil {
+		procs.close()
+	}
 	if loops != nil {
 		loops.close() //nolint:errcheck // it is serving
 		for _, sf := range files {
@@ -738,6 +785,12 @@ func (s *Server) Close() error {
 func (s *Server) finishAfterAccepting() {
 	go func() {
 		s.accepting.Wait()
+		s.mu.Lock()
+		procs := s.procs
+		s.mu.Unlock()
+		if procs != nil {
+			<-procs.exited() // the last connections ended with their workers
+		}
 		s.finish()
 	}()
 }
@@ -757,12 +810,15 @@ func (s *Server) finish() {
 func (s *Server) Destroy() {
 	s.Close() //nolint:errcheck // not running is fine here
 	s.mu.Lock()
-	loops := s.loops
+	loops, procs := s.loops, s.procs
 	socks := make([]*Socket, 0, len(s.conns))
 	for c := range s.conns {
 		socks = append(socks, c)
 	}
 	s.mu.Unlock()
+	if procs != nil {
+		procs.destroy()
+	}
 	if loops != nil {
 		loops.destroy() //nolint:errcheck // it is serving
 		return

@@ -39,6 +39,17 @@ type SocketHooks struct {
 	// OnData is Node's 'data'. Setting it makes the relay copy through a
 	// buffer instead of splice or sendfile, since it must see every chunk.
 	OnData func(s *Socket, p []byte)
+	// OnFD is Node v0.4's 'fd': a descriptor came over a Unix socket with
+	// the bytes of a read (the peer's WriteFDs), once per descriptor and
+	// before OnData of those bytes. It returns true to take the descriptor
+	// (it is then the hook's to close); one it declines, or every one when
+	// OnFD is nil, is closed at once: no received descriptor is leaked.
+	// Reads of a Unix socket through Read, Relay, Hub and Broker always
+	// make room for descriptors; setting OnFD makes the relay copy through
+	// a buffer instead of splice, which would let the kernel drop them
+	// unseen. The echo handler reads the connection itself: there the
+	// kernel closes any descriptor sent, and OnFD is not called.
+	OnFD func(s *Socket, fd int) bool
 	// OnEnd is Node's 'end': the peer half-closed (FIN received).
 	OnEnd func(*Socket)
 	// OnFinish is Node's 'finish': our side half-closed (FIN sent).
@@ -183,7 +194,13 @@ func (s *Socket) Read(p []byte) (int, error) {
 	if err := s.waitResumed(); err != nil {
 		return 0, err
 	}
-	n, err := s.conn.Read(p)
+	var n int
+	var err error
+	if uc, ok := s.conn.(*net.UnixConn); ok {
+		n, err = s.readUnix(uc, p)
+	} else {
+		n, err = s.conn.Read(p)
+	}
 	if n > 0 {
 		s.bytesRead.Add(int64(n))
 		s.touch()

@@ -21,6 +21,10 @@ const MaxFDs = 253
 // (Windows named pipes carry none).
 var ErrUnsupported = errors.New("descriptors can be passed only over Unix domain sockets on Unix systems")
 
+// ErrNotInherited is Inherited's error for a descriptor that is open but
+// close-on-exec: this process's own.
+var ErrNotInherited = errors.New("was not inherited (it is close-on-exec: one of this process's own)")
+
 // ErrTruncated reports that a message carried more descriptors than the
 // receiving buffer had room for. The kernel closes the ones that did not
 // fit; the ones returned along with this error are open and the caller's.

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -121,5 +122,29 @@ func TestKindSocket(t *testing.T) {
 	defer CloseAll(fds[:])
 	if k, err := Kind(fds[0]); err != nil || k != "socket" {
 		t.Fatalf("Kind(socketpair) = %q, %v", k, err)
+	}
+}
+
+func TestInherited(t *testing.T) {
+	r, w, err := os.Pipe() // Go opens it close-on-exec: not inherited
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	if err := Inherited(int(r.Fd())); err == nil || !strings.Contains(err.Error(), "was not inherited") {
+		t.Fatalf("Inherited(a pipe of our own) = %v", err)
+	}
+	if err := unix.SetNonblock(int(w.Fd()), false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := unix.FcntlInt(w.Fd(), unix.F_SETFD, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := Inherited(int(w.Fd())); err != nil {
+		t.Fatalf("Inherited(a descriptor without close-on-exec) = %v", err)
+	}
+	if err := Inherited(-1); err == nil || err.Error() != "fd -1 is not open" {
+		t.Fatalf("Inherited(-1) = %v", err)
 	}
 }

@@ -88,3 +88,23 @@ func kind(fd int) (string, error) {
 	}
 	return "file", nil
 }
+
+// Inherited checks that fd is open and was inherited from the parent
+// process: it is not close-on-exec, as every descriptor that survived an
+// exec is not, and as every one this process opens itself is (Go opens
+// them all close-on-exec). So a flag that names a descriptor the caller
+// forgot to pass is an error, rather than one of this process's own (the
+// runtime's epoll, a config file) that happens to have that number.
+func Inherited(fd int) error {
+	if fd < 0 {
+		return fmt.Errorf("fd %d is not open", fd)
+	}
+	flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+	if err != nil {
+		return fmt.Errorf("fd %d is not open", fd)
+	}
+	if flags&unix.FD_CLOEXEC != 0 {
+		return fmt.Errorf("fd %d %w", fd, ErrNotInherited)
+	}
+	return nil
+}
