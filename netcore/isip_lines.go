@@ -97,47 +97,73 @@ func bitsSwap16(x uint16) uint16 { return x<<8 | x>>8 }
 // entry of dfaNext is a row offset within it (TestIsIPLinesTable checks
 // that), so the look-ups stay in the table.
 func runLineDFA(lines, out []byte, part *[dfaWays + 1]int, got *[dfaWays]int) {
-	t := unsafe.Pointer(&dfaNext)
-	cls := &dfaClass
-	in := unsafe.Pointer(unsafe.SliceData(lines))
-	o := unsafe.Pointer(unsafe.SliceData(out))
 	m := len(lines) // the length of the shortest part
+	c := dfaCursor{in: unsafe.Pointer(unsafe.SliceData(lines)), out: unsafe.Pointer(unsafe.SliceData(out))}
 	for k := range dfaWays {
 		m = min(m, part[k+1]-part[k])
+		c.p[k] = part[k]
+		c.q[k] = 2 * part[k]
+		c.s[k] = stateStart * dfaClasses
 	}
-	p0, p1, p2 := unsafe.Add(in, part[0]), unsafe.Add(in, part[1]), unsafe.Add(in, part[2])
-	q0, q1, q2 := unsafe.Add(o, 2*part[0]), unsafe.Add(o, 2*part[1]), unsafe.Add(o, 2*part[2])
-	var s0, s1, s2 uint = stateStart * dfaClasses, stateStart * dfaClasses, stateStart * dfaClasses
-	// All parts together for the length of the shortest.
-	for end0 := unsafe.Add(p0, m); p0 != end0; {
-		s0 = uint(*(*uint32)(unsafe.Add(t, (s0+uint(cls[*(*byte)(p0)]))&0xffff*4)))
-		s1 = uint(*(*uint32)(unsafe.Add(t, (s1+uint(cls[*(*byte)(p1)]))&0xffff*4)))
-		s2 = uint(*(*uint32)(unsafe.Add(t, (s2+uint(cls[*(*byte)(p2)]))&0xffff*4)))
-		*(*uint16)(q0) = uint16(s0 >> 16)
-		*(*uint16)(q1) = uint16(s1 >> 16)
-		*(*uint16)(q2) = uint16(s2 >> 16)
-		q0 = unsafe.Add(q0, (s0>>16+0xffff)>>15&2)
-		q1 = unsafe.Add(q1, (s1>>16+0xffff)>>15&2)
-		q2 = unsafe.Add(q2, (s2>>16+0xffff)>>15&2)
-		p0 = unsafe.Add(p0, 1)
-		p1 = unsafe.Add(p1, 1)
-		p2 = unsafe.Add(p2, 1)
+	// All parts together for the length of the shortest, then the rest of
+	// each alone.
+	if m > 0 {
+		dfaStepsFunc(&c, m)
 	}
-	// Then the rest of each part alone.
-	got[0] = int(uintptr(lineDFATail(p0, unsafe.Add(in, part[1]), q0, s0)) - uintptr(o) - uintptr(2*part[0]))
-	got[1] = int(uintptr(lineDFATail(p1, unsafe.Add(in, part[2]), q1, s1)) - uintptr(o) - uintptr(2*part[1]))
-	got[2] = int(uintptr(lineDFATail(p2, unsafe.Add(in, part[3]), q2, s2)) - uintptr(o) - uintptr(2*part[2]))
+	for k := range dfaWays {
+		got[k] = lineDFATail(&c, k, part[k+1]) - 2*part[k]
+	}
 }
 
-// lineDFATail goes on from state s with the bytes from p to e, writing
-// at q, and returns where its answers end.
-func lineDFATail(p, e, q unsafe.Pointer, s uint) unsafe.Pointer {
+// dfaCursor is where each part is: the index of its next byte in the
+// lines at in, of its next answer in the buffer at out, and its state (a
+// dfaNext entry). dfaSteps_amd64.s knows its layout.
+type dfaCursor struct {
+	in, out unsafe.Pointer
+	p, q    [dfaWays]int
+	s       [dfaWays]uint
+}
+
+// dfaStepsFunc is dfaSteps, or dfaStepsGo in tests.
+var dfaStepsFunc = dfaSteps
+
+// dfaStepsGo takes n > 0 steps in every part at once: dfaSteps where
+// there is no assembly for it.
+func dfaStepsGo(c *dfaCursor, n int) {
 	t := unsafe.Pointer(&dfaNext)
 	cls := &dfaClass
-	for ; p != e; p = unsafe.Add(p, 1) {
-		s = uint(*(*uint32)(unsafe.Add(t, (s+uint(cls[*(*byte)(p)]))&0xffff*4)))
-		*(*uint16)(q) = uint16(s >> 16)
-		q = unsafe.Add(q, (s>>16+0xffff)>>15&2)
+	in, o := c.in, c.out
+	p0, p1, p2 := c.p[0], c.p[1], c.p[2]
+	q0, q1, q2 := c.q[0], c.q[1], c.q[2]
+	s0, s1, s2 := c.s[0], c.s[1], c.s[2]
+	for end0 := p0 + n; p0 != end0; {
+		s0 = uint(*(*uint32)(unsafe.Add(t, (s0+uint(cls[*(*byte)(unsafe.Add(in, p0))]))&0xffff*4)))
+		*(*uint16)(unsafe.Add(o, q0)) = uint16(s0 >> 16)
+		q0 += int((s0>>16 + 0xffff) >> 15 & 2)
+		s1 = uint(*(*uint32)(unsafe.Add(t, (s1+uint(cls[*(*byte)(unsafe.Add(in, p1))]))&0xffff*4)))
+		*(*uint16)(unsafe.Add(o, q1)) = uint16(s1 >> 16)
+		q1 += int((s1>>16 + 0xffff) >> 15 & 2)
+		s2 = uint(*(*uint32)(unsafe.Add(t, (s2+uint(cls[*(*byte)(unsafe.Add(in, p2))]))&0xffff*4)))
+		*(*uint16)(unsafe.Add(o, q2)) = uint16(s2 >> 16)
+		q2 += int((s2>>16 + 0xffff) >> 15 & 2)
+		p0++
+		p1++
+		p2++
+	}
+	c.p, c.q, c.s = [dfaWays]int{p0, p1, p2}, [dfaWays]int{q0, q1, q2}, [dfaWays]uint{s0, s1, s2}
+}
+
+// lineDFATail takes part k alone to the byte before e, and returns where
+// its answers end.
+func lineDFATail(c *dfaCursor, k, e int) int {
+	t := unsafe.Pointer(&dfaNext)
+	cls := &dfaClass
+	in, o := c.in, c.out
+	p, q, s := c.p[k], c.q[k], c.s[k]
+	for ; p < e; p++ {
+		s = uint(*(*uint32)(unsafe.Add(t, (s+uint(cls[*(*byte)(unsafe.Add(in, p))]))&0xffff*4)))
+		*(*uint16)(unsafe.Add(o, q)) = uint16(s >> 16)
+		q += int((s>>16 + 0xffff) >> 15 & 2)
 	}
 	return q
 }
