@@ -54,18 +54,17 @@ func AppendIsIPLines(dst, lines []byte) ([]byte, bool) {
 	return dst[:n+end], all
 }
 
-// dfaWays is how many parts of the lines are read at once: three keep
-// their state in registers.
-const dfaWays = 3
+// dfaWays is how many parts of the lines are read at once: four, whose
+// positions and states fill the registers of an amd64.
+const dfaWays = 4
 
 // The automaton (built by buildLineDFA, in isip_lines_build_test.go, and
-// written out to isip_lines_table.go) reads a byte's class, dfaClass[c],
-// and goes from state s to dfaNext[s*dfaClasses+class]. An entry holds
-// the next state's row offset (its number times dfaClasses) in its low 16
-// bits, and in its high 16 bits what that state writes: the line's answer
-// and "\n", as the two bytes are in memory, for the three states after a
-// "\n" (numbered 0 to 2, for the answers 0, 4 and 6), and nothing for the
-// others. The start state is 3.
+// written out to isip_lines_table.go) reads a byte's class, and goes from
+// the state whose row offset (its number times dfaClasses) is s to the
+// state whose row offset is next[s+class]. The three states after a "\n"
+// are numbered 0 to 2, for the answers 0, 4 and 6 of the line it ends:
+// they write the answer and "\n" (emit, by row offset), and move the
+// write position on (adv). The start state is 3.
 const (
 	dfaClasses = 16
 	stateNL    = 0
@@ -75,17 +74,25 @@ const (
 	dfaFixed   = stateCR + 3
 )
 
-func init() {
-	// The table is written for a little-endian machine: on another, the
-	// two bytes of the answers are swapped.
-	if binary.NativeEndian.Uint16([]byte{1, 0}) != 1 {
-		for i, e := range dfaNext {
-			dfaNext[i] = e&0xffff | uint32(bitsSwap16(uint16(e>>16)))<<16
-		}
-	}
+// lineTables are the automaton's tables, together, so that one register
+// holds them in isip_lines_amd64.s.
+type lineTables struct {
+	next  [dfaSize]uint16
+	emit  [dfaSize]uint16
+	adv   [dfaSize]uint8
+	class [256]uint8
 }
 
-func bitsSwap16(x uint16) uint16 { return x<<8 | x>>8 }
+// dfaSize is the room for the automaton's rows, a power of two.
+const dfaSize = 1 << 12
+
+func init() {
+	for a, c := range []byte("046") {
+		s := (stateNL + a) * dfaClasses
+		dfa.emit[s] = binary.NativeEndian.Uint16([]byte{c, '\n'})
+		dfa.adv[s] = 2
+	}
+}
 
 // runLineDFA reads lines[part[k]:part[k+1]] for each k at once, writing
 // the answers of part k from out[2*part[k]:], and sets got[k] to their
@@ -116,8 +123,8 @@ func runLineDFA(lines, out []byte, part *[dfaWays + 1]int, got *[dfaWays]int) {
 }
 
 // dfaCursor is where each part is: the index of its next byte in the
-// lines at in, of its next answer in the buffer at out, and its state (a
-// dfaNext entry). dfaSteps_amd64.s knows its layout.
+// lines at in, of its next answer in the buffer at out, and its state's
+// row offset. isip_lines_amd64.s knows its layout (go_asm.h).
 type dfaCursor struct {
 	in, out unsafe.Pointer
 	p, q    [dfaWays]int
@@ -130,40 +137,28 @@ var dfaStepsFunc = dfaSteps
 // dfaStepsGo takes n > 0 steps in every part at once: dfaSteps where
 // there is no assembly for it.
 func dfaStepsGo(c *dfaCursor, n int) {
-	t := unsafe.Pointer(&dfaNext)
-	cls := &dfaClass
-	in, o := c.in, c.out
-	p0, p1, p2 := c.p[0], c.p[1], c.p[2]
-	q0, q1, q2 := c.q[0], c.q[1], c.q[2]
-	s0, s1, s2 := c.s[0], c.s[1], c.s[2]
-	for end0 := p0 + n; p0 != end0; {
-		s0 = uint(*(*uint32)(unsafe.Add(t, (s0+uint(cls[*(*byte)(unsafe.Add(in, p0))]))&0xffff*4)))
-		*(*uint16)(unsafe.Add(o, q0)) = uint16(s0 >> 16)
-		q0 += int((s0>>16 + 0xffff) >> 15 & 2)
-		s1 = uint(*(*uint32)(unsafe.Add(t, (s1+uint(cls[*(*byte)(unsafe.Add(in, p1))]))&0xffff*4)))
-		*(*uint16)(unsafe.Add(o, q1)) = uint16(s1 >> 16)
-		q1 += int((s1>>16 + 0xffff) >> 15 & 2)
-		s2 = uint(*(*uint32)(unsafe.Add(t, (s2+uint(cls[*(*byte)(unsafe.Add(in, p2))]))&0xffff*4)))
-		*(*uint16)(unsafe.Add(o, q2)) = uint16(s2 >> 16)
-		q2 += int((s2>>16 + 0xffff) >> 15 & 2)
-		p0++
-		p1++
-		p2++
+	for k := range dfaWays {
+		c.s[k], c.q[k] = dfaStep(c, c.p[k], c.p[k]+n, c.q[k], c.s[k])
+		c.p[k] += n
 	}
-	c.p, c.q, c.s = [dfaWays]int{p0, p1, p2}, [dfaWays]int{q0, q1, q2}, [dfaWays]uint{s0, s1, s2}
 }
 
 // lineDFATail takes part k alone to the byte before e, and returns where
 // its answers end.
 func lineDFATail(c *dfaCursor, k, e int) int {
-	t := unsafe.Pointer(&dfaNext)
-	cls := &dfaClass
-	in, o := c.in, c.out
-	p, q, s := c.p[k], c.q[k], c.s[k]
-	for ; p < e; p++ {
-		s = uint(*(*uint32)(unsafe.Add(t, (s+uint(cls[*(*byte)(unsafe.Add(in, p))]))&0xffff*4)))
-		*(*uint16)(unsafe.Add(o, q)) = uint16(s >> 16)
-		q += int((s>>16 + 0xffff) >> 15 & 2)
-	}
+	_, q := dfaStep(c, c.p[k], e, c.q[k], c.s[k])
 	return q
+}
+
+// dfaStep reads the bytes from p to e from state s, writing from q, and
+// returns the state and where its answers end.
+func dfaStep(c *dfaCursor, p, e, q int, s uint) (uint, int) {
+	t := &dfa
+	in, o := c.in, c.out
+	for ; p < e; p++ {
+		s = uint(t.next[(s+uint(t.class[*(*byte)(unsafe.Add(in, p))]))&(dfaSize-1)])
+		*(*uint16)(unsafe.Add(o, q)) = t.emit[s&(dfaSize-1)]
+		q += int(t.adv[s&(dfaSize-1)])
+	}
+	return s, q
 }

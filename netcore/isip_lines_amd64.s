@@ -1,99 +1,112 @@
+#include "go_asm.h"
 #include "textflag.h"
 
 // func dfaSteps(c *dfaCursor, n int)
 //
-// dfaStepsGo with the three parts' positions and states in registers.
-// Each step of a part: the byte's class, plus the state's row offset (the
-// low 16 bits of its dfaNext entry), gives the next entry; its high 16
-// bits are written at the part's write position, which moves on by two
-// when they are not zero (an answer and "\n").
+// dfaStepsGo with the four parts' positions and states in registers:
+//
+//	part         0    1    2    3
+//	next byte    SI   DI   R8   R9
+//	next answer  R10  R11  R12  R13
+//	state        DX   R14  BP   CX
+//
+// AX holds the tables and BX is scratch. R14 (g in ABIInternal) is
+// restored by the wrapper that calls this ABI0 function, and BP is saved
+// by the prologue that the frame makes.
 TEXT ·dfaSteps(SB), NOSPLIT, $8-16
 	MOVQ c+0(FP), AX
-	MOVQ 0(AX), BX    // c.in
-	MOVQ 8(AX), CX    // c.out
-	MOVQ 16(AX), SI   // c.p[0]
+	MOVQ dfaCursor_in(AX), BX
+	MOVQ dfaCursor_p+0(AX), SI
 	ADDQ BX, SI
-	MOVQ 24(AX), DI   // c.p[1]
+	MOVQ dfaCursor_p+8(AX), DI
 	ADDQ BX, DI
-	MOVQ 32(AX), R8   // c.p[2]
+	MOVQ dfaCursor_p+16(AX), R8
 	ADDQ BX, R8
-	MOVQ 40(AX), R9   // c.q[0]
-	ADDQ CX, R9
-	MOVQ 48(AX), R10  // c.q[1]
-	ADDQ CX, R10
-	MOVQ 56(AX), R11  // c.q[2]
-	ADDQ CX, R11
-	MOVQ 64(AX), R12  // c.s[0]
-	MOVQ 72(AX), R13  // c.s[1]
-	MOVQ 80(AX), DX   // c.s[2]
+	MOVQ dfaCursor_p+24(AX), R9
+	ADDQ BX, R9
+	MOVQ dfaCursor_out(AX), BX
+	MOVQ dfaCursor_q+0(AX), R10
+	ADDQ BX, R10
+	MOVQ dfaCursor_q+8(AX), R11
+	ADDQ BX, R11
+	MOVQ dfaCursor_q+16(AX), R12
+	ADDQ BX, R12
+	MOVQ dfaCursor_q+24(AX), R13
+	ADDQ BX, R13
+	MOVQ dfaCursor_s+0(AX), DX
+	MOVQ dfaCursor_s+8(AX), R14
+	MOVQ dfaCursor_s+16(AX), BP
+	MOVQ dfaCursor_s+24(AX), CX
 	MOVQ n+8(FP), BX
 	ADDQ SI, BX
 	MOVQ BX, end-8(SP)
-	LEAQ ·dfaNext(SB), CX
-	LEAQ ·dfaClass(SB), AX
+	LEAQ ·dfa(SB), AX
 
 loop:
 	MOVBLZX (SI), BX
-	MOVBLZX (AX)(BX*1), BX
-	ADDL R12, BX
-	MOVWLZX BX, BX
-	MOVL (CX)(BX*4), R12
-	MOVL R12, BX
-	SHRL $16, BX
-	MOVW BX, (R9)
-	ADDL $0xffff, BX
-	SHRL $15, BX
-	ANDL $2, BX
-	ADDQ BX, R9
-
-	MOVBLZX (DI), BX
-	MOVBLZX (AX)(BX*1), BX
-	ADDL R13, BX
-	MOVWLZX BX, BX
-	MOVL (CX)(BX*4), R13
-	MOVL R13, BX
-	SHRL $16, BX
+	MOVBLZX lineTables_class(AX)(BX*1), BX
+	ADDL DX, BX
+	MOVWLZX lineTables_next(AX)(BX*2), DX
+	MOVWLZX lineTables_emit(AX)(DX*2), BX
 	MOVW BX, (R10)
-	ADDL $0xffff, BX
-	SHRL $15, BX
-	ANDL $2, BX
+	MOVBLZX lineTables_adv(AX)(DX*1), BX
 	ADDQ BX, R10
 
-	MOVBLZX (R8), BX
-	MOVBLZX (AX)(BX*1), BX
-	ADDL DX, BX
-	MOVWLZX BX, BX
-	MOVL (CX)(BX*4), DX
-	MOVL DX, BX
-	SHRL $16, BX
+	MOVBLZX (DI), BX
+	MOVBLZX lineTables_class(AX)(BX*1), BX
+	ADDL R14, BX
+	MOVWLZX lineTables_next(AX)(BX*2), R14
+	MOVWLZX lineTables_emit(AX)(R14*2), BX
 	MOVW BX, (R11)
-	ADDL $0xffff, BX
-	SHRL $15, BX
-	ANDL $2, BX
+	MOVBLZX lineTables_adv(AX)(R14*1), BX
 	ADDQ BX, R11
+
+	MOVBLZX (R8), BX
+	MOVBLZX lineTables_class(AX)(BX*1), BX
+	ADDL BP, BX
+	MOVWLZX lineTables_next(AX)(BX*2), BP
+	MOVWLZX lineTables_emit(AX)(BP*2), BX
+	MOVW BX, (R12)
+	MOVBLZX lineTables_adv(AX)(BP*1), BX
+	ADDQ BX, R12
+
+	MOVBLZX (R9), BX
+	MOVBLZX lineTables_class(AX)(BX*1), BX
+	ADDL CX, BX
+	MOVWLZX lineTables_next(AX)(BX*2), CX
+	MOVWLZX lineTables_emit(AX)(CX*2), BX
+	MOVW BX, (R13)
+	MOVBLZX lineTables_adv(AX)(CX*1), BX
+	ADDQ BX, R13
 
 	INCQ SI
 	INCQ DI
 	INCQ R8
+	INCQ R9
 	CMPQ SI, end-8(SP)
 	JNE loop
 
 	MOVQ c+0(FP), AX
-	MOVQ 0(AX), BX
+	MOVQ dfaCursor_in(AX), BX
 	SUBQ BX, SI
 	SUBQ BX, DI
 	SUBQ BX, R8
-	MOVQ 8(AX), CX
-	SUBQ CX, R9
-	SUBQ CX, R10
-	SUBQ CX, R11
-	MOVQ SI, 16(AX)
-	MOVQ DI, 24(AX)
-	MOVQ R8, 32(AX)
-	MOVQ R9, 40(AX)
-	MOVQ R10, 48(AX)
-	MOVQ R11, 56(AX)
-	MOVQ R12, 64(AX)
-	MOVQ R13, 72(AX)
-	MOVQ DX, 80(AX)
+	SUBQ BX, R9
+	MOVQ SI, dfaCursor_p+0(AX)
+	MOVQ DI, dfaCursor_p+8(AX)
+	MOVQ R8, dfaCursor_p+16(AX)
+	MOVQ R9, dfaCursor_p+24(AX)
+	MOVQ dfaCursor_out(AX), BX
+	SUBQ BX, R10
+	SUBQ BX, R11
+	SUBQ BX, R12
+	SUBQ BX, R13
+	MOVQ R10, dfaCursor_q+0(AX)
+	MOVQ R11, dfaCursor_q+8(AX)
+	MOVQ R12, dfaCursor_q+16(AX)
+	MOVQ R13, dfaCursor_q+24(AX)
+	MOVQ DX, dfaCursor_s+0(AX)
+	MOVQ R14, dfaCursor_s+8(AX)
+	MOVQ BP, dfaCursor_s+16(AX)
+	MOVQ CX, dfaCursor_s+24(AX)
 	RET

@@ -48,6 +48,14 @@ func checkLines(t *testing.T, in []byte) {
 // hundred lines (the parts read at once then have every relative length),
 // with "\n" and "\r\n" line ends, empty lines and stray "\r"s.
 func TestAppendIsIPLines(t *testing.T) {
+	t.Run("dfaSteps", testAppendIsIPLines)
+	// The portable loop, which other machines run.
+	defer func(f func(*dfaCursor, int)) { dfaStepsFunc = f }(dfaStepsFunc)
+	dfaStepsFunc = dfaStepsGo
+	t.Run("dfaStepsGo", testAppendIsIPLines)
+}
+
+func testAppendIsIPLines(t *testing.T) {
 	corpus := ipCorpus(30000, 7)
 	for _, list := range [][]string{nodeV4, nodeV4Not, nodeV6, nodeV6Not} {
 		corpus = append(corpus, list...)
