@@ -63,8 +63,8 @@ const dfaWays = 4
 // the state whose row offset (its number times dfaClasses) is s to the
 // state whose row offset is next[s+class]. The three states after a "\n"
 // are numbered 0 to 2, for the answers 0, 4 and 6 of the line it ends:
-// they write the answer and "\n" (emit, by row offset), and move the
-// write position on (adv). The start state is 3.
+// they write the answer and "\n", and move the write position on by two
+// (out). The start state is 3.
 const (
 	dfaClasses = 16
 	stateNL    = 0
@@ -78,8 +78,7 @@ const (
 // holds them in isip_lines_amd64.s.
 type lineTables struct {
 	next  [dfaSize]uint16
-	emit  [dfaSize]uint16
-	adv   [dfaSize]uint8
+	out   [dfaSize / 4]uint32 // by row offset / 4: what the state writes, and 2<<16 if it does
 	class [256]uint8
 }
 
@@ -89,8 +88,7 @@ const dfaSize = 1 << 12
 func init() {
 	for a, c := range []byte("046") {
 		s := (stateNL + a) * dfaClasses
-		dfa.emit[s] = binary.NativeEndian.Uint16([]byte{c, '\n'})
-		dfa.adv[s] = 2
+		dfa.out[s/4] = uint32(binary.NativeEndian.Uint16([]byte{c, '\n'})) | 2<<16
 	}
 }
 
@@ -114,8 +112,8 @@ func runLineDFA(lines, out []byte, part *[dfaWays + 1]int, got *[dfaWays]int) {
 	}
 	// All parts together for the length of the shortest, then the rest of
 	// each alone.
-	if m > 0 {
-		dfaStepsFunc(&c, m)
+	if m >= 2 {
+		dfaStepsFunc(&c, m&^1)
 	}
 	for k := range dfaWays {
 		got[k] = lineDFATail(&c, k, part[k+1]) - 2*part[k]
@@ -134,7 +132,7 @@ type dfaCursor struct {
 // dfaStepsFunc is dfaSteps, or dfaStepsGo in tests.
 var dfaStepsFunc = dfaSteps
 
-// dfaStepsGo takes n > 0 steps in every part at once: dfaSteps where
+// dfaStepsGo takes n steps (even, not 0) in every part at once: dfaSteps where
 // there is no assembly for it.
 func dfaStepsGo(c *dfaCursor, n int) {
 	for k := range dfaWays {
@@ -157,8 +155,9 @@ func dfaStep(c *dfaCursor, p, e, q int, s uint) (uint, int) {
 	in, o := c.in, c.out
 	for ; p < e; p++ {
 		s = uint(t.next[(s+uint(t.class[*(*byte)(unsafe.Add(in, p))]))&(dfaSize-1)])
-		*(*uint16)(unsafe.Add(o, q)) = t.emit[s&(dfaSize-1)]
-		q += int(t.adv[s&(dfaSize-1)])
+		w := t.out[s/4%(dfaSize/4)]
+		*(*uint16)(unsafe.Add(o, q)) = uint16(w)
+		q += int(w >> 16)
 	}
 	return s, q
 }

@@ -3,6 +3,8 @@
 
 // func dfaSteps(c *dfaCursor, n int)
 //
+// n is even: the loop takes two steps at a time.
+//
 // dfaStepsGo with the four parts' positions and states in registers:
 //
 //	part         0    1    2    3
@@ -47,42 +49,79 @@ loop:
 	MOVBLZX lineTables_class(AX)(BX*1), BX
 	ADDL DX, BX
 	MOVWLZX lineTables_next(AX)(BX*2), DX
-	MOVWLZX lineTables_emit(AX)(DX*2), BX
+	MOVL lineTables_out(AX)(DX*1), BX
 	MOVW BX, (R10)
-	MOVBLZX lineTables_adv(AX)(DX*1), BX
+	SHRL $16, BX
 	ADDQ BX, R10
 
 	MOVBLZX (DI), BX
 	MOVBLZX lineTables_class(AX)(BX*1), BX
 	ADDL R14, BX
 	MOVWLZX lineTables_next(AX)(BX*2), R14
-	MOVWLZX lineTables_emit(AX)(R14*2), BX
+	MOVL lineTables_out(AX)(R14*1), BX
 	MOVW BX, (R11)
-	MOVBLZX lineTables_adv(AX)(R14*1), BX
+	SHRL $16, BX
 	ADDQ BX, R11
 
 	MOVBLZX (R8), BX
 	MOVBLZX lineTables_class(AX)(BX*1), BX
 	ADDL BP, BX
 	MOVWLZX lineTables_next(AX)(BX*2), BP
-	MOVWLZX lineTables_emit(AX)(BP*2), BX
+	MOVL lineTables_out(AX)(BP*1), BX
 	MOVW BX, (R12)
-	MOVBLZX lineTables_adv(AX)(BP*1), BX
+	SHRL $16, BX
 	ADDQ BX, R12
 
 	MOVBLZX (R9), BX
 	MOVBLZX lineTables_class(AX)(BX*1), BX
 	ADDL CX, BX
 	MOVWLZX lineTables_next(AX)(BX*2), CX
-	MOVWLZX lineTables_emit(AX)(CX*2), BX
+	MOVL lineTables_out(AX)(CX*1), BX
 	MOVW BX, (R13)
-	MOVBLZX lineTables_adv(AX)(CX*1), BX
+	SHRL $16, BX
 	ADDQ BX, R13
 
-	INCQ SI
-	INCQ DI
-	INCQ R8
-	INCQ R9
+
+	MOVBLZX 1(SI), BX
+	MOVBLZX lineTables_class(AX)(BX*1), BX
+	ADDL DX, BX
+	MOVWLZX lineTables_next(AX)(BX*2), DX
+	MOVL lineTables_out(AX)(DX*1), BX
+	MOVW BX, (R10)
+	SHRL $16, BX
+	ADDQ BX, R10
+
+	MOVBLZX 1(DI), BX
+	MOVBLZX lineTables_class(AX)(BX*1), BX
+	ADDL R14, BX
+	MOVWLZX lineTables_next(AX)(BX*2), R14
+	MOVL lineTables_out(AX)(R14*1), BX
+	MOVW BX, (R11)
+	SHRL $16, BX
+	ADDQ BX, R11
+
+	MOVBLZX 1(R8), BX
+	MOVBLZX lineTables_class(AX)(BX*1), BX
+	ADDL BP, BX
+	MOVWLZX lineTables_next(AX)(BX*2), BP
+	MOVL lineTables_out(AX)(BP*1), BX
+	MOVW BX, (R12)
+	SHRL $16, BX
+	ADDQ BX, R12
+
+	MOVBLZX 1(R9), BX
+	MOVBLZX lineTables_class(AX)(BX*1), BX
+	ADDL CX, BX
+	MOVWLZX lineTables_next(AX)(BX*2), CX
+	MOVL lineTables_out(AX)(CX*1), BX
+	MOVW BX, (R13)
+	SHRL $16, BX
+	ADDQ BX, R13
+
+	ADDQ $2, SI
+	ADDQ $2, DI
+	ADDQ $2, R8
+	ADDQ $2, R9
 	CMPQ SI, end-8(SP)
 	JNE loop
 
