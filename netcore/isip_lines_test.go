@@ -50,8 +50,8 @@ func checkLines(t *testing.T, in []byte) {
 func TestAppendIsIPLines(t *testing.T) {
 	t.Run("dfaSteps", testAppendIsIPLines)
 	// The portable loop, which other machines run.
-	defer func(f func(*dfaCursor, int)) { dfaStepsFunc = f }(dfaStepsFunc)
-	dfaStepsFunc = dfaStepsGo
+	dfaPortable = true
+	defer func() { dfaPortable = false }()
 	t.Run("dfaStepsGo", testAppendIsIPLines)
 }
 
@@ -121,4 +121,14 @@ func BenchmarkAppendIsIPLines(b *testing.B) {
 		out, _ = AppendIsIPLines(out[:0], in)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/100000, "ns/line")
+}
+
+// TestAppendIsIPLinesAllocs checks that answering allocates nothing when
+// dst has room for the answers.
+func TestAppendIsIPLinesAllocs(t *testing.T) {
+	in := []byte(strings.Repeat("192.168.1.1\n2001:db8::1\r\nnope\n\n", 1000))
+	out := make([]byte, 0, 2*len(in))
+	if n := testing.AllocsPerRun(10, func() { out, _ = AppendIsIPLines(out[:0], in) }); n != 0 {
+		t.Errorf("%v allocations", n)
+	}
 }
