@@ -18,7 +18,7 @@ import (
 // It answers exactly as IsIP does, by another method, made for batches:
 // a deterministic automaton, made from Node's two regular expressions
 // (isip_lines_table.go, generated), reads the lines a byte at a time with
-// no branch on what it reads, and three parts of the lines are read at
+// no branch on what it reads, and four parts of the lines are read at
 // once, interleaved, so that the table look-ups of one overlap those of
 // the others.
 func AppendIsIPLines(dst, lines []byte) ([]byte, bool) {
@@ -99,7 +99,7 @@ func init() {
 // Every step writes two bytes at the part's write position, which moves
 // on only after a "\n": a part of l bytes never writes past 2*l bytes, and
 // a write that is not an answer is overwritten by the next one. Every
-// entry of dfaNext is a row offset within it (TestIsIPLinesTable checks
+// entry of dfa.next is a row offset within it (TestIsIPLinesTable checks
 // that), so the look-ups stay in the table.
 func runLineDFA(lines, out []byte, part *[dfaWays + 1]int, got *[dfaWays]int) {
 	m := len(lines) // the length of the shortest part
@@ -135,13 +135,35 @@ type dfaCursor struct {
 // variable holding either would move the cursor to the heap.)
 var dfaPortable = false
 
-// dfaStepsGo takes n steps (even, not 0) in every part at once: dfaSteps where
-// there is no assembly for it.
+// dfaStepsGo takes n steps (even, not 0) in every part at once:
+// dfaSteps where there is no assembly for it.
 func dfaStepsGo(c *dfaCursor, n int) {
-	for k := range dfaWays {
-		c.s[k], c.q[k] = dfaStep(c, c.p[k], c.p[k]+n, c.q[k], c.s[k])
-		c.p[k] += n
+	t := &dfa
+	in, o := c.in, c.out
+	p0, p1, p2, p3 := c.p[0], c.p[1], c.p[2], c.p[3]
+	q0, q1, q2, q3 := c.q[0], c.q[1], c.q[2], c.q[3]
+	s0, s1, s2, s3 := c.s[0], c.s[1], c.s[2], c.s[3]
+	for i := 0; i < n; i++ {
+		s0 = uint(t.next[(s0+uint(t.class[*(*byte)(unsafe.Add(in, p0+i))]))&(dfaSize-1)])
+		w0 := t.out[s0/4%(dfaSize/4)]
+		*(*uint16)(unsafe.Add(o, q0)) = uint16(w0)
+		q0 += int(w0 >> 16)
+		s1 = uint(t.next[(s1+uint(t.class[*(*byte)(unsafe.Add(in, p1+i))]))&(dfaSize-1)])
+		w1 := t.out[s1/4%(dfaSize/4)]
+		*(*uint16)(unsafe.Add(o, q1)) = uint16(w1)
+		q1 += int(w1 >> 16)
+		s2 = uint(t.next[(s2+uint(t.class[*(*byte)(unsafe.Add(in, p2+i))]))&(dfaSize-1)])
+		w2 := t.out[s2/4%(dfaSize/4)]
+		*(*uint16)(unsafe.Add(o, q2)) = uint16(w2)
+		q2 += int(w2 >> 16)
+		s3 = uint(t.next[(s3+uint(t.class[*(*byte)(unsafe.Add(in, p3+i))]))&(dfaSize-1)])
+		w3 := t.out[s3/4%(dfaSize/4)]
+		*(*uint16)(unsafe.Add(o, q3)) = uint16(w3)
+		q3 += int(w3 >> 16)
 	}
+	c.p = [dfaWays]int{p0 + n, p1 + n, p2 + n, p3 + n}
+	c.q = [dfaWays]int{q0, q1, q2, q3}
+	c.s = [dfaWays]uint{s0, s1, s2, s3}
 }
 
 // lineDFATail takes part k alone to the byte before e, and returns where
