@@ -22,12 +22,31 @@ import (
 // once, interleaved, so that the table look-ups of one overlap those of
 // the others.
 func AppendIsIPLines(dst, lines []byte) ([]byte, bool) {
-	if len(lines) == 0 {
-		return dst, true
-	}
-	if lines[len(lines)-1] != '\n' {
+	if len(lines) > 0 && lines[len(lines)-1] != '\n' {
 		panic("netcore: AppendIsIPLines: the lines do not end with a newline")
 	}
+	all := true
+	for len(lines) > 0 {
+		// Blocks of lines of about dfaBlock bytes: the room their
+		// answers need (below) stays small, and in the cache.
+		n := len(lines)
+		if n > dfaBlock {
+			n = dfaBlock + bytes.IndexByte(lines[dfaBlock:], '\n') + 1
+		}
+		var ok bool
+		dst, ok = appendIsIPBlock(dst, lines[:n])
+		all = all && ok
+		lines = lines[n:]
+	}
+	return dst, all
+}
+
+// dfaBlock is the size of the blocks that AppendIsIPLines answers one
+// after the other.
+const dfaBlock = 64 << 10
+
+// appendIsIPBlock is AppendIsIPLines for lines that are not empty.
+func appendIsIPBlock(dst, lines []byte) ([]byte, bool) {
 	// Each line is at least one byte and answers with two: the answers of
 	// a part starting at byte i of lines are written from 2*i on, where
 	// those of the parts before it cannot reach.

@@ -81,6 +81,13 @@ func testAppendIsIPLines(t *testing.T) {
 	// One long line and short ones, so that one part is all of it.
 	checkLines(t, []byte("fe80::1%"+strings.Repeat("eth0.", 1000)+"\n::1\n1.2.3.4\n\n"))
 	checkLines(t, []byte("1.1.1.1\n2.2.2.2\nfe80::1%"+strings.Repeat("a", 5000)+"\n"))
+	// Lines across the blocks answered one after the other: a "\n" just
+	// before, at and after a block's end, and a line longer than a block.
+	for _, d := range []int{-2, -1, 0, 1, 2} {
+		pad := []byte(strings.Repeat("1.2.3.4\n", (dfaBlock+d)/8) + strings.Repeat("x", (dfaBlock+d)%8))
+		checkLines(t, append(pad, "\n::1\r\nfe80::1%eth0\n1.2.3.4\n"...))
+	}
+	checkLines(t, []byte("::1\nfe80::1%"+strings.Repeat("eth0.", dfaBlock/2)+"\n1.2.3.4\n"+strings.Repeat("x", 3*dfaBlock)+"\n::\n"))
 	// all is true only when every line is an address.
 	if _, all := AppendIsIPLines(nil, []byte("1.2.3.4\n::1\r\nfe80::1%eth0\n")); !all {
 		t.Error("all addresses: all is false")
