@@ -378,7 +378,7 @@ func appendAddress(dst []byte, a ip) []byte {
 		if i == 6 && bestAt == 0 && (bestLen == 6 || bestLen == 5 && w[5] == 0xffff) {
 			return appendIPv4(dst, uint32(a.lo))
 		}
-		dst = strconv.AppendUint(dst, uint64(w[i]), 16)
+		dst = appendHex16(dst, w[i])
 	}
 	if bestAt >= 0 && bestAt+bestLen == 8 {
 		dst = append(dst, ':')
@@ -387,13 +387,38 @@ func appendAddress(dst []byte, a ip) []byte {
 }
 
 func appendIPv4(dst []byte, v uint32) []byte {
-	dst = strconv.AppendUint(dst, uint64(v>>24), 10)
-	dst = append(dst, '.')
-	dst = strconv.AppendUint(dst, uint64(v>>16&0xff), 10)
-	dst = append(dst, '.')
-	dst = strconv.AppendUint(dst, uint64(v>>8&0xff), 10)
-	dst = append(dst, '.')
-	return strconv.AppendUint(dst, uint64(v&0xff), 10)
+	d := &decimalOctets[v>>24]
+	dst = append(dst, d[1:1+d[0]]...)
+	for shift := 16; shift >= 0; shift -= 8 {
+		d = &decimalOctets[v>>shift&0xff]
+		dst = append(dst, '.')
+		dst = append(dst, d[1:1+d[0]]...)
+	}
+	return dst
+}
+
+// decimalOctets holds each octet in decimal: its length, then its digits.
+var decimalOctets = func() (t [256][4]byte) {
+	for v := range t {
+		s := strconv.Itoa(v)
+		t[v][0] = byte(len(s))
+		copy(t[v][1:], s)
+	}
+	return t
+}()
+
+// appendHex16 appends a group in lower-case hex without leading zeros.
+func appendHex16(dst []byte, g uint16) []byte {
+	const digits = "0123456789abcdef"
+	switch {
+	case g >= 0x1000:
+		return append(dst, digits[g>>12], digits[g>>8&15], digits[g>>4&15], digits[g&15])
+	case g >= 0x100:
+		return append(dst, digits[g>>8], digits[g>>4&15], digits[g&15])
+	case g >= 0x10:
+		return append(dst, digits[g>>4], digits[g&15])
+	}
+	return append(dst, digits[g])
 }
 
 func (a ip) String() string { return string(appendAddress(nil, a)) }

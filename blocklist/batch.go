@@ -1,6 +1,10 @@
 package blocklist
 
-import "slices"
+import (
+	"bytes"
+	"runtime"
+	"slices"
+)
 
 // A Batch holds rules read ahead of adding them to a BlockList, in their
 // order, in little memory: 40 bytes a rule, in blocks that are never
@@ -32,13 +36,19 @@ func (bt *Batch) ParseRule(s []byte, family string) error {
 			return err
 		}
 	}
-	if bt.n%batchBlock == 0 {
-		bt.blocks = append(bt.blocks, make([]crule, 0, batchBlock))
-	}
-	last := &bt.blocks[len(bt.blocks)-1]
-	*last = append(*last, c)
-	bt.n++
+	bt.rule(c)
 	return nil
+}
+
+// Append moves the rules of other after bt's, leaving other empty.
+func (bt *Batch) Append(other *Batch) {
+	if bt.n == 0 {
+		*bt, *other = *other, Batch{}
+		return
+	}
+	bt.blocks = append(bt.blocks, other.blocks...)
+	bt.n += other.n
+	*other = Batch{}
 }
 
 // Len returns the number of rules in the batch.
@@ -72,13 +82,77 @@ func (b *BlockList) AddBatch(bt *Batch) {
 	b.vals = slices.Grow(b.vals, na)
 	b.subnets = slices.Grow(b.subnets, ns)
 	b.ranges = slices.Grow(b.ranges, nr)
+	// A batch at least as large as the rules already indexed is indexed
+	// with them, from scratch, when a check needs it: nothing is kept for
+	// the index meanwhile (a rule file written by import is never checked
+	// by the process that wrote it).
+	if !b.full && bt.n >= b.naddr+len(b.subnets)+len(b.ranges) {
+		b.full = true
+		b.pending.reset()
+	}
 	if !b.full {
 		b.pending.v4 = slices.Grow(b.pending.v4, bt.n)
 		b.pending.v6 = slices.Grow(b.pending.v6, bt.n)
 	}
 	for _, block := range bt.blocks {
 		for _, c := range block {
-			b.add(c)
+			b.addRule(c)
+			if !b.full {
+				b.pending.add(c)
+			}
 		}
 	}
+	b.idx.Store(nil)
+}
+
+// fileBatch receives the rules of a rule file.
+type fileBatch struct {
+	Batch
+	longest int
+}
+
+func (fb *fileBatch) rule(c crule, n int) {
+	fb.longest = max(fb.longest, n)
+	fb.Batch.rule(c)
+}
+
+// rule appends a rule.
+func (bt *Batch) rule(c crule) {
+	if k := len(bt.blocks); k == 0 || len(bt.blocks[k-1]) == cap(bt.blocks[k-1]) {
+		bt.blocks = append(bt.blocks, make([]crule, 0, batchBlock))
+	}
+	last := &bt.blocks[len(bt.blocks)-1]
+	*last = append(*last, c)
+	bt.n++
+}
+
+// ParseFile reads the rules of a rule file (see LoadFile), as Parse reads
+// them, and appends them in the file's order; a large file is read in two
+// halves at once. It returns the length of the longest JSON string in the
+// file, quotes included. On an error, a *FileError, bt is left as it was.
+func (bt *Batch) ParseFile(data []byte) (longest int, err error) {
+	var first fileBatch
+	if len(data) >= parallelScanMin && runtime.GOMAXPROCS(0) > 1 {
+		mid := len(data) / 2
+		if j := bytes.Index(data[mid:], []byte(",\n")); j >= 0 {
+			split := mid + j + 2
+			var second fileBatch
+			done := make(chan error, 1)
+			go func() { done <- scanElements(data, split, len(data), false, true, &second) }()
+			err := scanElements(data, 0, split, true, false, &first)
+			if err2 := <-done; err == nil && err2 == nil {
+				first.Append(&second.Batch)
+				bt.Append(&first.Batch)
+				return max(first.longest, second.longest), nil
+			}
+			// A problem in either half: read again from the start, which
+			// reports the first problem in the file.
+			first = fileBatch{}
+		}
+	}
+	if err := atPosition(data, scanElements(data, 0, len(data), true, true, &first)); err != nil {
+		return 0, err
+	}
+	bt.Append(&first.Batch)
+	return first.longest, nil
 }

@@ -175,3 +175,115 @@ func BenchmarkMemory(b *testing.B) {
 		runtime.KeepAlive(bl)
 	}
 }
+
+// importBatch is what `block import` reads from a rule file of n
+// benchRules before it takes the lock.
+func importBatch(tb testing.TB, n int) *Batch {
+	var bt Batch
+	for _, r := range benchRules(n, uint64(n)) {
+		if err := bt.ParseRule([]byte(r.String()), ""); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return &bt
+}
+
+// BenchmarkAddBatch adds 100,000 rules read by `block import` to an empty
+// list: Node's address table, built as Node builds it.
+func BenchmarkAddBatch(b *testing.B) {
+	bt := importBatch(b, 100000)
+	b.ReportAllocs()
+	for b.Loop() {
+		bl := New()
+		bl.AddBatch(bt)
+	}
+}
+
+// BenchmarkFormat formats the rule file of 100,000 rules added by `block
+// import`, as it is written: a piece at a time.
+func BenchmarkFormat(b *testing.B) {
+	bl := New()
+	bl.AddBatch(importBatch(b, 100000))
+	b.ReportAllocs()
+	for b.Loop() {
+		bl.formatTo(func([]byte) bool { return true })
+	}
+}
+
+// BenchmarkBatchParse reads 100,000 rule strings into a Batch, as `block
+// import` does for each element.
+func BenchmarkBatchParse(b *testing.B) {
+	rules := benchRules(100000, 100000)
+	strs := make([][]byte, len(rules))
+	for i, r := range rules {
+		strs[i] = []byte(r.String())
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		var bt Batch
+		for _, s := range strs {
+			if err := bt.ParseRule(s, ""); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// fullFile is a rule file of about MaxFileSize: 170,000 rules, nine in
+// ten of them addresses, listed as Node lists them.
+func fullFile(tb testing.TB) []byte {
+	var bt Batch
+	r := rand.New(rand.NewPCG(11, 11))
+	for i := range 170000 {
+		var s string
+		switch {
+		case i%10 == 9:
+			s = fmt.Sprintf("%s/24", addr4(r.Uint32()))
+		case i%7 == 0:
+			s = addr6(0x2001<<48|r.Uint64()>>16, r.Uint64()).String()
+		default:
+			s = addr4(r.Uint32()).String()
+		}
+		if err := bt.ParseRule([]byte(s), ""); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	b := New()
+	b.AddBatch(&bt)
+	data := Format(b)
+	if len(data) > MaxFileSize || len(data) < MaxFileSize*3/4 {
+		tb.Fatalf("a full file of %d bytes", len(data))
+	}
+	return data
+}
+
+// BenchmarkAddToFullFile is `block add` to a rule file of about
+// MaxFileSize: load, add one address, format.
+func BenchmarkAddToFullFile(b *testing.B) {
+	data := fullFile(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		bl, err := Parse(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := bl.AddAddress("1.2.3.4", IPv4); err != nil {
+			b.Fatal(err)
+		}
+		bl.formatTo(func([]byte) bool { return true })
+	}
+}
+
+// BenchmarkBatchParseFile reads a rule file of 100,000 rules into a
+// Batch, as `block import` reads a rule file (compare BenchmarkParse,
+// which also indexes them).
+func BenchmarkBatchParseFile(b *testing.B) {
+	data := benchFile(b, 100000)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		var bt Batch
+		if _, err := bt.ParseFile(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

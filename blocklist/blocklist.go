@@ -23,6 +23,7 @@ package blocklist
 import (
 	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"net/netip"
 	"slices"
 	"sync"
@@ -148,34 +149,40 @@ func (b *BlockList) Add(r Rule) error {
 // add adds a valid rule; b.mu is held.
 func (b *BlockList) add(c crule) {
 	b.unlist()
+	b.addRule(c)
+	if !b.full {
+		b.pending.add(c)
+	}
+	b.idx.Store(nil)
+}
+
+// addRule adds a valid rule to the rules, not to the index; b.mu is held
+// and b is unlisted.
+func (b *BlockList) addRule(c crule) {
 	switch c.kind {
 	case AddressRule:
 		t := b.table()
 		first, second, two := ruleKeys(c.start())
-		// As t.set(first, slot), with one lookup.
+		// As t.set(first, slot) then t.set(second, slot), with one
+		// lookup: a rule's keys are in the table together or not at all,
+		// both mapped to its slot (they are added and erased together).
 		h := keyHash(first)
-		var slot int32
 		if prev := t.findBefore(first, h); prev != noNode {
-			slot = t.nodes[t.nextOf(prev)].slot
-			b.vals[slot] = c.start()
-		} else {
-			slot = int32(len(b.vals))
-			b.vals = append(b.vals, c.start())
-			b.naddr++
-			t.insert(first, h, slot)
+			b.vals[t.nodes[t.nextOf(prev)].slot] = c.start()
+			return
 		}
+		slot := int32(len(b.vals))
+		b.vals = append(b.vals, c.start())
+		b.naddr++
+		t.insert(first, h, slot)
 		if two {
-			t.set(second, slot)
+			t.insert(second, keyHash(second), slot)
 		}
 	case RangeRule:
 		b.ranges = append(b.ranges, c)
 	case SubnetRule:
 		b.subnets = append(b.subnets, c)
 	}
-	if !b.full {
-		b.pending.add(c)
-	}
-	b.idx.Store(nil)
 }
 
 // table returns the replica of Node's address table, building it from the
@@ -196,13 +203,26 @@ func (b *BlockList) dedupListed() {
 		return
 	}
 	b.listedDups = false
-	seen := make(map[u128]bool, len(b.order))
+	// A set of the addresses met, by slot: open addressing in a power of
+	// two of slots, at most half full.
+	size := 1 << bits.Len(uint(2*len(b.order)))
+	seen := make([]int32, size)
+	for i := range seen {
+		seen[i] = -1
+	}
+	mask := uint64(size - 1)
 	kept := b.order[:0]
 	for _, s := range b.order {
-		k := u128{b.vals[s].hi, b.vals[s].lo}
-		if !seen[k] {
-			seen[k] = true
-			kept = append(kept, s)
+		v := b.vals[s]
+		h := keyHash(ip{hi: v.hi, lo: v.lo}) // either form: one address
+		for i := h & mask; ; i = (i + 1) & mask {
+			if t := seen[i]; t < 0 {
+				seen[i] = s
+				kept = append(kept, s)
+				break
+			} else if w := b.vals[t]; w.hi == v.hi && w.lo == v.lo {
+				break
+			}
 		}
 	}
 	b.order = kept

@@ -54,16 +54,10 @@ func LoadFile(path string) (*BlockList, error) {
 		// reports it. Otherwise it is read again, in one go.
 	}
 	if data == nil {
-		// ReadAt (above) leaves the offset at the start. A file that
-		// grows meanwhile is read up to one byte past the limit.
-		buf := bytes.NewBuffer(make([]byte, 0, size+512))
-		if _, err := buf.ReadFrom(io.LimitReader(f, maxFileSize+1)); err != nil {
-			return nil, &FileError{Path: path, Err: unwrapPath(err)}
+		// ReadAt (above) leaves the offset at the start.
+		if data, err = readAll(path, f, size); err != nil {
+			return nil, err
 		}
-		if int64(buf.Len()) > maxFileSize {
-			return nil, &FileError{Path: path, Err: tooLarge("the file has more than", maxFileSize)}
-		}
-		data = buf.Bytes()
 	}
 	b, err := Parse(data)
 	if err != nil {
@@ -73,6 +67,46 @@ func LoadFile(path string) (*BlockList, error) {
 		}
 		return nil, err
 	}
+	return b, nil
+}
+
+// readAll reads a rule file, opened, of size bytes (as it was found): a
+// file that grows meanwhile is read up to one byte past the limit.
+func readAll(path string, f *os.File, size int64) ([]byte, error) {
+	buf := bytes.NewBuffer(make([]byte, 0, size+512))
+	if _, err := buf.ReadFrom(io.LimitReader(f, maxFileSize+1)); err != nil {
+		return nil, &FileError{Path: path, Err: unwrapPath(err)}
+	}
+	if int64(buf.Len()) > maxFileSize {
+		return nil, &FileError{Path: path, Err: tooLarge("the file has more than", maxFileSize)}
+	}
+	return buf.Bytes(), nil
+}
+
+// loadRules reads a rule file to change it: its rules are sorted out at
+// once, for the address table, and the file's contents dropped; the index
+// that checks search is built only if a check asks for it.
+func loadRules(path string) (*BlockList, error) {
+	f, size, err := openRuleFile(path)
+	if err != nil {
+		return nil, &FileError{Path: path, Err: err}
+	}
+	defer f.Close()
+	data, err := readAll(path, f, size)
+	if err != nil {
+		return nil, err
+	}
+	rules := make(ruleList, 0, bytes.Count(data, []byte{'"'})/2)
+	if err := atPosition(data, scanElements(data, 0, len(data), true, true, &rules)); err != nil {
+		var fe *FileError
+		if errors.As(err, &fe) {
+			fe.Path = path
+		}
+		return nil, err
+	}
+	b := New()
+	b.setListed(rules)
+	b.full = true
 	return b, nil
 }
 
@@ -100,16 +134,17 @@ func Parse(data []byte) (*BlockList, error) {
 	return b, nil
 }
 
-// ruleSink receives the rules of a rule file, in file order.
-type ruleSink interface{ rule(crule) }
+// ruleSink receives the rules of a rule file, in file order, each with
+// the length of its JSON string, quotes included.
+type ruleSink interface{ rule(c crule, n int) }
 
 // rule records what a rule blocks.
-func (s *spans) rule(c crule) { s.add(c) }
+func (s *spans) rule(c crule, _ int) { s.add(c) }
 
 // ruleList collects rules.
 type ruleList []crule
 
-func (l *ruleList) rule(c crule) { *l = append(*l, c) }
+func (l *ruleList) rule(c crule, _ int) { *l = append(*l, c) }
 
 // unlist sorts the rules of a rule file out into the address table's
 // inputs, subnets and ranges; b.mu is held (or b is not shared yet).
@@ -121,6 +156,13 @@ func (b *BlockList) unlist() {
 	b.listed = nil
 	rules := make(ruleList, 0, bytes.Count(data, []byte{'"'})/2)
 	scanElements(data, 0, len(data), true, true, &rules) //nolint:errcheck // read once already
+	b.setListed(rules)
+}
+
+// setListed sorts the rules of a rule file, in its order, out into the
+// address table's inputs, subnets and ranges; b.mu is held (or b is not
+// shared yet).
+func (b *BlockList) setListed(rules ruleList) {
 	var na, ns, nr int
 	for i := range rules {
 		switch rules[i].kind {
@@ -328,7 +370,7 @@ func scanElements(data []byte, i, end int, open, close bool, sink ruleSink) erro
 				return fail(i, err)
 			}
 		}
-		sink.rule(c)
+		sink.rule(c, next-i)
 		i = skipSpace(s, next)
 		if i == len(s) {
 			return fail(i, errors.New("unexpected end of JSON: want ',' or ']'"))
@@ -532,29 +574,104 @@ func scanString(s []byte, i int) ([]byte, int, error) {
 // Format returns the rule file for b's rules: a JSON array with one rule
 // string per line.
 func Format(b *BlockList) []byte {
-	var buf []byte
-	n := 0
-	size := b.Size()
-	b.eachRule(func(rule []byte) {
-		if n == 0 {
-			// Room for most files at once: an IPv4 address rule takes 26
-			// to 34 bytes.
-			buf = make([]byte, 0, 8+size*36)
-			buf = append(buf, "[\n"...)
-		} else {
-			buf = append(buf, ",\n"...)
+	// Room for most files at once: an IPv4 address rule takes 26 to 34
+	// bytes, an IPv6 one up to 57.
+	out := make([]byte, 0, 8+b.Size()*40)
+	b.formatTo(func(chunk []byte) bool {
+		out = append(out, chunk...)
+		return true
+	})
+	return out
+}
+
+// formatChunk is how much of a rule file formatTo hands over at a time.
+const formatChunk = 64 << 10
+
+// parallelFormatMin is the number of rules from which formatTo formats
+// the second half of the file at the same time as the first.
+const parallelFormatMin = 16384
+
+// formatTo formats the rule file for b's rules (see Format) in pieces of
+// about formatChunk bytes, handing each to emit, which may keep it only
+// for the call and returns false to stop. It returns the size of the
+// whole file, counted on when emit stops. The first half of a large file
+// is formatted in one buffer, a piece at a time, while a goroutine formats
+// the second half whole.
+func (b *BlockList) formatTo(emit func(chunk []byte) bool) int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	order := b.addressOrder() // unlists
+	n := len(order) + len(b.subnets) + len(b.ranges)
+	if n == 0 {
+		emit([]byte("[]\n"))
+		return 3
+	}
+	var size int64
+	more := true
+	put := func(p []byte) {
+		size += int64(len(p))
+		if more {
+			more = emit(p)
 		}
-		n++
+	}
+	half := n
+	var second chan []byte
+	if n >= parallelFormatMin && runtime.GOMAXPROCS(0) > 1 {
+		half = n / 2
+		second = make(chan []byte, 1)
+		go func() {
+			// Room for the rules: 26 to 72 bytes each, and the end.
+			out := make([]byte, 0, (n-half)*48+8)
+			out = b.appendRules(out, order, half, n)
+			second <- append(out, "\n]\n"...)
+		}()
+	}
+	buf := make([]byte, 0, formatChunk+256)
+	for i := 0; i < half; {
+		j := min(i+formatChunk/64, half)
+		buf = b.appendRules(buf[:0], order, i, j)
+		put(buf)
+		i = j
+	}
+	if second == nil {
+		put([]byte("\n]\n"))
+		return size
+	}
+	rest := <-second
+	for len(rest) > 0 {
+		k := min(len(rest), formatChunk)
+		put(rest[:k])
+		rest = rest[k:]
+	}
+	return size
+}
+
+// appendRules appends the rules listed from i to j (not included) as a
+// rule file lists them: the first one after "[\n", every other after
+// ",\n", each indented and quoted. order is the address rules' listing
+// order; b.mu is held.
+func (b *BlockList) appendRules(dst []byte, order []int32, i, j int) []byte {
+	na, ns := len(order), len(b.subnets)
+	for k := i; k < j; k++ {
+		if k == 0 {
+			dst = append(dst, "[\n  \""...)
+		} else {
+			dst = append(dst, ",\n  \""...)
+		}
+		var c crule
+		switch {
+		case k < na:
+			c = newRule(AddressRule, b.vals[order[k]], ip{}, 0)
+		case k < na+ns:
+			c = b.subnets[ns-1-(k-na)] // newest first
+		default:
+			c = b.ranges[len(b.ranges)-1-(k-na-ns)]
+		}
 		// A rule string holds letters, digits, spaces and ":./-": nothing
 		// JSON escapes.
-		buf = append(buf, "  \""...)
-		buf = append(buf, rule...)
-		buf = append(buf, '"')
-	})
-	if n == 0 {
-		return []byte("[]\n")
+		dst = append(c.appendString(dst), '"')
 	}
-	return append(buf, "\n]\n"...)
+	return dst
 }
 
 // FormatRules formats rule strings as a rule file does.
@@ -592,15 +709,12 @@ func WriteFile(path string, b *BlockList) error {
 	if err != nil {
 		return &FileError{Path: path, Err: err}
 	}
-	return writeAtomic(path, real, Format(b))
+	return writeAtomic(path, real, b)
 }
 
-// writeAtomic writes data to the rule file real, which is path with its
-// links followed; errors name path, as the user gave it.
-func writeAtomic(path, real string, data []byte) error {
-	if int64(len(data)) > maxFileSize {
-		return &FileError{Path: path, Err: tooLarge("the rules would take", int64(len(data)))}
-	}
+// writeAtomic writes b's rule file to real, which is path with its links
+// followed; errors name path, as the user gave it.
+func writeAtomic(path, real string, b *BlockList) error {
 	dir, base := filepath.Split(real)
 	if dir == "" {
 		dir = "."
@@ -640,8 +754,23 @@ func writeAtomic(path, real string, data []byte) error {
 			return &FileError{Path: path, Err: unwrapPath(err)}
 		}
 	}
-	if _, err := f.Write(data); err != nil {
-		return &FileError{Path: path, Err: unwrapPath(err)}
+	// The file is written as it is formatted, a piece at a time; rules
+	// that would make it too large stop the writing, and are counted on
+	// to say by how much.
+	var werr error
+	var written int64
+	size := b.formatTo(func(chunk []byte) bool {
+		if written += int64(len(chunk)); written > maxFileSize {
+			return false
+		}
+		_, werr = f.Write(chunk)
+		return werr == nil
+	})
+	if size > maxFileSize {
+		return &FileError{Path: path, Err: tooLarge("the rules would take", size)}
+	}
+	if werr != nil {
+		return &FileError{Path: path, Err: unwrapPath(werr)}
 	}
 	if err := f.Sync(); err != nil {
 		return &FileError{Path: path, Err: unwrapPath(err)}
@@ -684,7 +813,7 @@ func Update(path string, change func(*BlockList) error) error {
 	}
 	defer unlock()
 	removeStaleTemps(real)
-	b, err := LoadFile(real)
+	b, err := loadRules(real)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			var fe *FileError
@@ -698,5 +827,5 @@ func Update(path string, change func(*BlockList) error) error {
 	if err := change(b); err != nil {
 		return err
 	}
-	return writeAtomic(path, real, Format(b))
+	return writeAtomic(path, real, b)
 }

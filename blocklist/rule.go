@@ -121,14 +121,25 @@ func maxPrefix(v4 bool) int {
 	return 128
 }
 
+// rulePrefixes are the starts of rule strings, by kind and family (IPv6,
+// IPv4).
+var rulePrefixes = func() (t [SubnetRule + 1][2]string) {
+	for k := range t {
+		t[k] = [2]string{RuleKind(k).String() + ": IPv6 ", RuleKind(k).String() + ": IPv4 "}
+	}
+	return t
+}()
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // appendString appends Node's rule string.
 func (c crule) appendString(dst []byte) []byte {
-	dst = append(dst, c.kind.String()...)
-	if c.start().v4 {
-		dst = append(dst, ": IPv4 "...)
-	} else {
-		dst = append(dst, ": IPv6 "...)
-	}
+	dst = append(dst, rulePrefixes[c.kind][b2i(c.v4)]...)
 	dst = appendAddress(dst, c.start())
 	switch c.kind {
 	case RangeRule:

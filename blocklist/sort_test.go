@@ -84,3 +84,31 @@ func familyOfTest(a string) string {
 	}
 	return IPv4
 }
+
+// TestModulus checks the division-free remainder the address table finds
+// buckets with against %, for every bucket count and hashes at the edges
+// and at random.
+func TestModulus(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	hs := []uint64{0, 1, 2, 1<<32 - 1, 1 << 32, 1<<63 - 1, 1 << 63, ^uint64(0), ^uint64(0) - 1}
+	for range 20000 {
+		hs = append(hs, r.Uint64(), r.Uint64()>>r.IntN(64))
+	}
+	ds := append([]uint64{1, 2, 3, 7, 11, 1<<31 - 1, 1 << 31, 1<<32 - 1, 1<<32 - 5}, bucketCounts[:]...)
+	for range 200 {
+		ds = append(ds, 2+r.Uint64N(1<<32-2))
+	}
+	for _, d := range ds {
+		m := newModulus(d)
+		for _, h := range hs {
+			if got := m.of(h); got != h%d {
+				t.Fatalf("%d %% %d: got %d, want %d", h, d, got, h%d)
+			}
+		}
+		for _, h := range []uint64{d - 1, d, d + 1, d * d, d*d - 1, ^uint64(0) / d * d, ^uint64(0)/d*d - 1} {
+			if got := m.of(h); got != h%d {
+				t.Fatalf("%d %% %d: got %d, want %d", h, d, got, h%d)
+			}
+		}
+	}
+}

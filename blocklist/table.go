@@ -1,6 +1,7 @@
 package blocklist
 
 import (
+	"cmp"
 	"math/bits"
 	"slices"
 )
@@ -83,10 +84,22 @@ const (
 )
 
 type tnode struct {
-	next int32 // the next node, or noNode
-	slot int32 // the rule this key belongs to
-	hash uint64
-	key  ip
+	next   int32  // the next node, or noNode
+	slot   int32  // the rule this key belongs to
+	hi, lo uint64 // the key; its hash is computed again when needed
+	v4     bool
+	// last is set on the last node of its bucket's run: a lookup stops
+	// there without reading the next node (another cache line, often) to
+	// find its bucket.
+	last bool
+}
+
+func (n *tnode) is(k ip) bool { return n.hi == k.hi && n.lo == k.lo && n.v4 == k.v4 }
+
+// bucketOf returns node p's bucket.
+func (t *addrTable) bucketOf(p int32) int {
+	n := &t.nodes[p]
+	return t.bucket(keyHash(ip{hi: n.hi, lo: n.lo, v4: n.v4}))
 }
 
 // addrTable is the hash table; see above. Nodes are never reused: an
@@ -97,13 +110,59 @@ type addrTable struct {
 	head       int32   // the first node, or noNode
 	count      int     // keys in the table
 	nextResize uint64  // the count at which the table grows
+	mod        modulus // len(buckets)
+}
+
+// modulus computes h % d without a division, which takes tens of cycles
+// and comes once or twice per key: with m = ceil(2^128 / d), h % d is the
+// high 128 bits of (m*h mod 2^128) * d, for any 64-bit h and any d below
+// 2^32 (Lemire, Kaser and Kurz, "Faster remainder by direct computation",
+// 2019). Bucket counts are primes below 2^32.
+type modulus struct {
+	d        uint64
+	mhi, mlo uint64
+}
+
+func newModulus(d uint64) modulus {
+	if d <= 1 {
+		return modulus{d: d}
+	}
+	// ceil(2^128/d) = floor((2^128-1)/d) + 1, for any d > 1.
+	hi, r := bits.Div64(0, ^uint64(0), d)
+	lo, _ := bits.Div64(r, ^uint64(0), d)
+	lo, carry := bits.Add64(lo, 1, 0)
+	return modulus{d: d, mhi: hi + carry, mlo: lo}
+}
+
+// of returns h % d.
+func (m *modulus) of(h uint64) uint64 {
+	if m.d <= 1 {
+		return 0
+	}
+	// low = m*h mod 2^128
+	lhi, llo := bits.Mul64(m.mlo, h)
+	lhi += m.mhi * h
+	// (low * d) >> 128, d < 2^32
+	xhi, xlo := bits.Mul64(lhi, m.d)
+	y, _ := bits.Mul64(llo, m.d)
+	_, carry := bits.Add64(xlo, y, 0)
+	return xhi + carry
+}
+
+// setBuckets gives the table size empty buckets.
+func (t *addrTable) setBuckets(size uint64) {
+	t.buckets = make([]int32, size)
+	for i := range t.buckets {
+		t.buckets[i] = noNode
+	}
+	t.mod = newModulus(size)
 }
 
 func newAddrTable() *addrTable {
-	return &addrTable{buckets: []int32{noNode}, head: noNode}
+	return &addrTable{buckets: []int32{noNode}, head: noNode, mod: newModulus(1)}
 }
 
-func (t *addrTable) bucket(h uint64) int { return int(h % uint64(len(t.buckets))) }
+func (t *addrTable) bucket(h uint64) int { return int(t.mod.of(h)) }
 
 func (t *addrTable) nextOf(ref int32) int32 {
 	if ref == beforeBegin {
@@ -133,11 +192,11 @@ func (t *addrTable) findBefore(k ip, h uint64) int32 {
 	}
 	for {
 		p := t.nextOf(prev)
-		if n := &t.nodes[p]; n.hash == h && n.key == k {
+		n := &t.nodes[p]
+		if n.is(k) {
 			return prev
 		}
-		nx := t.nodes[p].next
-		if nx == noNode || t.bucket(t.nodes[nx].hash) != b {
+		if n.last {
 			return noNode
 		}
 		prev = p
@@ -169,7 +228,7 @@ func (t *addrTable) insert(k ip, h uint64, slot int32) {
 		}
 	}
 	n := int32(len(t.nodes))
-	t.nodes = append(t.nodes, tnode{slot: slot, hash: h, key: k})
+	t.nodes = append(t.nodes, tnode{slot: slot, hi: k.hi, lo: k.lo, v4: k.v4})
 	t.linkAtBucketFront(t.bucket(h), n)
 	t.count++
 }
@@ -181,27 +240,35 @@ func (t *addrTable) linkAtBucketFront(b int, n int32) {
 		return
 	}
 	t.nodes[n].next = t.head
+	t.nodes[n].last = true
 	t.head = n
 	if nx := t.nodes[n].next; nx != noNode {
-		t.buckets[t.bucket(t.nodes[nx].hash)] = n
+		t.buckets[t.bucketOf(nx)] = n
 	}
 	t.buckets[b] = beforeBegin
 }
 
 func (t *addrTable) rehash(size uint64) {
-	t.buckets = make([]int32, size)
-	for i := range t.buckets {
-		t.buckets[i] = noNode
-	}
+	t.setBuckets(size)
 	t.nextResize = size
 	p := t.head
 	t.head = noNode
 	headBucket := 0
+	// Each node's bucket is found while the node before is linked: the
+	// processor then waits for both nodes' cache lines at once.
+	b := 0
+	if p != noNode {
+		b = t.bucketOf(p)
+	}
 	for p != noNode {
 		next := t.nodes[p].next
-		b := t.bucket(t.nodes[p].hash)
+		nb := 0
+		if next != noNode {
+			nb = t.bucketOf(next)
+		}
 		if t.buckets[b] == noNode {
 			t.nodes[p].next = t.head
+			t.nodes[p].last = true
 			t.head = p
 			t.buckets[b] = beforeBegin
 			if t.nodes[p].next != noNode {
@@ -211,9 +278,10 @@ func (t *addrTable) rehash(size uint64) {
 		} else {
 			before := t.buckets[b]
 			t.nodes[p].next = t.nextOf(before)
+			t.nodes[p].last = false
 			t.setNext(before, p)
 		}
-		p = next
+		p, b = next, nb
 	}
 }
 
@@ -230,15 +298,19 @@ func (t *addrTable) erase(k ip) bool {
 	if prev == t.buckets[b] {
 		// n starts its run: the bucket empties unless the next node is in
 		// it, and the run after n now starts after prev.
-		if next == noNode || t.bucket(t.nodes[next].hash) != b {
+		if next == noNode || t.bucketOf(next) != b {
 			if next != noNode {
-				t.buckets[t.bucket(t.nodes[next].hash)] = t.buckets[b]
+				t.buckets[t.bucketOf(next)] = t.buckets[b]
 			}
 			t.buckets[b] = noNode
 		}
-	} else if next != noNode {
-		if nb := t.bucket(t.nodes[next].hash); nb != b {
-			t.buckets[nb] = prev
+	} else {
+		// prev is in n's run: it ends it if n did.
+		t.nodes[prev].last = t.nodes[n].last
+		if next != noNode {
+			if nb := t.bucketOf(next); nb != b {
+				t.buckets[nb] = prev
+			}
 		}
 	}
 	t.setNext(prev, next)
@@ -305,13 +377,14 @@ func rebuildTable(vals []ip, order []int32) *addrTable {
 	if len(order) == 0 {
 		return newAddrTable()
 	}
-	if t := replayTable(vals, order); t != nil {
+	t, ok := replayTable(vals, order)
+	if ok {
 		return t
 	}
-	if t := placeTable(vals, order); t != nil {
+	if t := placeTable(vals, order, t); t != nil {
 		return t
 	}
-	t := newAddrTable()
+	t = newAddrTable()
 	for i := len(order) - 1; i >= 0; i-- {
 		s := order[i]
 		first, second, two := ruleKeys(vals[s])
@@ -325,137 +398,186 @@ func rebuildTable(vals []ip, order []int32) *addrTable {
 
 // placeTable builds the table directly: it lays out the bucket runs so
 // that, walking the list, each rule's first key comes in listing order. It
-// returns nil when it cannot.
-func placeTable(vals []ip, order []int32) *addrTable {
+// returns nil when it cannot. It works in flat arrays, a few bytes per key:
+// it runs on every change to a large rule file. It reuses the memory of
+// scratch, a table of the same size that replayTable gave up on, when not
+// nil.
+func placeTable(vals []ip, order []int32, scratch *addrTable) *addrTable {
+	// The keys, rule by rule in listing order: the second form first, as
+	// Node adds it right after the first: when both start new runs, the
+	// second one ends up in front. rankStart[r] is where rule r's keys
+	// start.
 	type key struct {
-		k    ip
-		hash uint64
-		slot int32
-		rank int // the rule's place in the listing
+		bucket uint32
+		rank   int32 // the rule's place in the listing
 	}
-	var keys []key
-	byRank := make([][]int, len(order)) // the keys of each rule, preferred first
+	n := len(order)
+	nkeys := 0
+	for _, s := range order {
+		if _, _, two := ruleKeys(vals[s]); two {
+			nkeys += 2
+		} else {
+			nkeys++
+		}
+	}
+	size := bucketCountFor(nkeys)
+	mod := newModulus(size)
+	keys := make([]key, 0, nkeys)
+	rankStart := make([]int32, n+1)
 	for rank, s := range order {
+		rankStart[rank] = int32(len(keys))
 		first, second, two := ruleKeys(vals[s])
 		if two {
-			// Node adds the second form right after the first: when both
-			// start new runs, the second one ends up in front.
-			byRank[rank] = append(byRank[rank], len(keys))
-			keys = append(keys, key{second, keyHash(second), s, rank})
+			keys = append(keys, key{uint32(mod.of(keyHash(second))), int32(rank)})
 		}
-		byRank[rank] = append(byRank[rank], len(keys))
-		keys = append(keys, key{first, keyHash(first), s, rank})
+		keys = append(keys, key{uint32(mod.of(keyHash(first))), int32(rank)})
 	}
-	size := bucketCountFor(len(keys))
-	byBucket := make(map[uint64][]int, len(keys))
+	rankStart[n] = int32(len(keys))
+	// keyOf returns key i's address.
+	keyOf := func(i int32) ip {
+		r := keys[i].rank
+		first, second, two := ruleKeys(vals[order[r]])
+		if two && i == rankStart[r] {
+			return second
+		}
+		return first
+	}
+	// The keys of each bucket, in key order: members[bucketStart[b+1]:
+	// bucketStart[b+2]]. (Counted into bucketStart[b+1], summed there up to
+	// the end of each bucket, then filled from the last key down, which
+	// moves each bucket's end down to its start.)
+	bucketStart := make([]int32, size+2)
 	for i := range keys {
-		b := keys[i].hash % size
-		byBucket[b] = append(byBucket[b], i)
+		bucketStart[keys[i].bucket+1]++
 	}
+	for b := range size {
+		bucketStart[b+1] += bucketStart[b]
+	}
+	bucketStart[size+1] = int32(len(keys))
+	members := make([]int32, len(keys))
+	for i := len(keys) - 1; i >= 0; i-- {
+		b := keys[i].bucket
+		bucketStart[b+1]--
+		members[bucketStart[b+1]] = int32(i)
+	}
+	bucketKeys := func(b uint32) []int32 { return members[bucketStart[b+1]:bucketStart[b+2]] }
 
-	// arrange orders bucket b's run to start with key first, of the rule
-	// ranked rank: then the rule's other key, then the keys of the rules
-	// listed right after it, which must be the only rules of the run not
-	// yet met, then the keys of rules already met. n is how many rules the
-	// run lists.
-	listed := make([]bool, len(order))
-	arrange := func(b uint64, first, rank int) (run []int, n int, ok bool) {
-		members := byBucket[b]
-		last := rank
-		var newRanks []int
-		for _, i := range members {
+	// arrange lays out bucket b's run, at the end of runKeys, to start with
+	// key first, of the rule ranked rank: then the rule's other key, then
+	// the keys of the rules listed right after it, which must be the only
+	// rules of the run not yet met, then the keys of rules already met. It
+	// returns how many rules the run lists, 0 when it cannot.
+	listed := make([]bool, n)
+	runKeys := make([]int32, 0, len(keys))
+	var newRanks []int32
+	arrange := func(b uint32, first int32, rank int32) int32 {
+		ms := bucketKeys(b)
+		newRanks = newRanks[:0]
+		for _, i := range ms {
 			if r := keys[i].rank; r != rank && !listed[r] {
 				newRanks = append(newRanks, r)
 			}
 		}
 		slices.Sort(newRanks)
 		newRanks = slices.Compact(newRanks)
+		last := rank
 		for j, r := range newRanks {
-			if r != rank+1+j {
-				return nil, 0, false
+			if r != rank+1+int32(j) {
+				return 0
 			}
 			last = r
 		}
-		run = append(run, first)
+		runKeys = append(runKeys, first)
 		for r := rank; r <= last; r++ {
-			for _, i := range byRank[r] {
-				if i != first && keys[i].hash%size == b {
-					run = append(run, i)
+			for i := rankStart[r]; i < rankStart[r+1]; i++ {
+				if i != first && keys[i].bucket == b {
+					runKeys = append(runKeys, i)
 				}
 			}
 		}
-		for _, i := range members {
-			if r := keys[i].rank; r < rank {
-				run = append(run, i)
+		for _, i := range ms {
+			if keys[i].rank < rank {
+				runKeys = append(runKeys, i)
 			}
 		}
-		return run, last - rank + 1, true
+		return last - rank + 1
 	}
 
-	var runs [][]int // bucket runs in list order
-	placed := make(map[uint64]bool, len(byBucket))
-	firstRun := make([]int, len(order)) // by rank, the run where the rule is met
-	for rank := 0; rank < len(order); {
-		var run []int
-		n := 0
-		for _, i := range byRank[rank] {
-			b := keys[i].hash % size
+	runStart := []int32{0} // runs in list order: runKeys[runStart[j]:runStart[j+1]]
+	placed := make([]bool, size)
+	firstRun := make([]int32, n) // by rank, the run where the rule is met
+	for rank := int32(0); rank < int32(n); {
+		var k int32
+		for i := rankStart[rank]; i < rankStart[rank+1]; i++ {
+			b := keys[i].bucket
 			if placed[b] {
 				continue
 			}
-			var ok bool
-			if run, n, ok = arrange(b, i, rank); ok {
+			if k = arrange(b, i, rank); k > 0 {
 				placed[b] = true
 				break
 			}
 		}
-		if run == nil {
+		if k == 0 {
 			return nil
 		}
-		for r := rank; r < rank+n; r++ {
+		for r := rank; r < rank+k; r++ {
 			listed[r] = true
-			firstRun[r] = len(runs)
+			firstRun[r] = int32(len(runStart) - 1)
 		}
-		runs = append(runs, run)
-		rank += n
+		runStart = append(runStart, int32(len(runKeys)))
+		rank += k
 	}
 	// The runs left hold only second keys; each goes right after the run
-	// where the last of their rules is met.
-	after := make(map[int][][]int)
-	var rest []uint64
-	for b := range byBucket {
-		if !placed[b] {
-			rest = append(rest, b)
+	// where the last of their rules is met, in the order of their buckets.
+	type extra struct{ run, bucket uint32 }
+	var rest []extra
+	for b := range uint32(size) {
+		if ms := bucketKeys(b); len(ms) > 0 && !placed[b] {
+			r := int32(0)
+			for _, i := range ms {
+				r = max(r, keys[i].rank)
+			}
+			rest = append(rest, extra{uint32(firstRun[r]), b})
 		}
 	}
-	slices.Sort(rest)
-	for _, b := range rest {
-		run := byBucket[b]
-		r := 0
-		for _, i := range run {
-			r = max(r, keys[i].rank)
+	slices.SortFunc(rest, func(x, y extra) int {
+		if c := cmp.Compare(x.run, y.run); c != 0 {
+			return c
 		}
-		after[firstRun[r]] = append(after[firstRun[r]], run)
-	}
+		return cmp.Compare(x.bucket, y.bucket)
+	})
 
-	t := &addrTable{buckets: make([]int32, size), head: noNode, count: len(keys), nextResize: size}
-	for i := range t.buckets {
-		t.buckets[i] = noNode
+	var t *addrTable
+	if scratch != nil && uint64(len(scratch.buckets)) == size && cap(scratch.nodes) >= len(keys) {
+		t = scratch
+		for i := range t.buckets {
+			t.buckets[i] = noNode
+		}
+		t.nodes = t.nodes[:0]
+		t.head, t.count, t.nextResize = noNode, len(keys), size
+	} else {
+		t = &addrTable{head: noNode, count: len(keys), nextResize: size}
+		t.setBuckets(size)
+		t.nodes = make([]tnode, 0, len(keys)+len(keys)/16) // and room for a few more
 	}
 	prev := int32(beforeBegin)
-	emit := func(run []int) {
-		t.buckets[keys[run[0]].hash%size] = prev
+	emit := func(run []int32) {
+		t.buckets[keys[run[0]].bucket] = prev
 		for _, i := range run {
-			n := int32(len(t.nodes))
-			t.nodes = append(t.nodes, tnode{next: noNode, slot: keys[i].slot, hash: keys[i].hash, key: keys[i].k})
-			t.setNext(prev, n)
-			prev = n
+			nn := int32(len(t.nodes))
+			k := keyOf(i)
+			t.nodes = append(t.nodes, tnode{next: noNode, slot: order[keys[i].rank], hi: k.hi, lo: k.lo, v4: k.v4})
+			t.setNext(prev, nn)
+			prev = nn
 		}
+		t.nodes[prev].last = true
 	}
-	for ri, run := range runs {
-		emit(run)
-		for _, extra := range after[ri] {
-			emit(extra)
+	for ri := range len(runStart) - 1 {
+		emit(runKeys[runStart[ri]:runStart[ri+1]])
+		for len(rest) > 0 && rest[0].run == uint32(ri) {
+			emit(bucketKeys(rest[0].bucket))
+			rest = rest[1:]
 		}
 	}
 	// The layout is checked, not trusted.
@@ -468,8 +590,8 @@ func placeTable(vals []ip, order []int32) *addrTable {
 // replayTable adds the rules oldest first (the listing reversed) into a
 // table that already has the bucket count the listing's keys call for, so
 // that no rehash reorders them: the history "all added since the last
-// rehash". It returns nil when that history does not list them in order.
-func replayTable(vals []ip, order []int32) *addrTable {
+// rehash". It reports false when that history does not list them in order.
+func replayTable(vals []ip, order []int32) (*addrTable, bool) {
 	n := 0
 	for _, s := range order {
 		if _, _, two := ruleKeys(vals[s]); two {
@@ -479,10 +601,9 @@ func replayTable(vals []ip, order []int32) *addrTable {
 		}
 	}
 	size := bucketCountFor(n)
-	t := &addrTable{buckets: make([]int32, size), head: noNode, nextResize: size}
-	for i := range t.buckets {
-		t.buckets[i] = noNode
-	}
+	t := &addrTable{head: noNode, nextResize: size}
+	t.setBuckets(size)
+	t.nodes = make([]tnode, 0, n+n/16)
 	for i := len(order) - 1; i >= 0; i-- {
 		s := order[i]
 		first, second, two := ruleKeys(vals[s])
@@ -491,8 +612,5 @@ func replayTable(vals []ip, order []int32) *addrTable {
 			t.set(second, s)
 		}
 	}
-	if got := t.order(nil, len(vals)); !slices.Equal(got, order) {
-		return nil
-	}
-	return t
+	return t, slices.Equal(t.order(nil, len(vals)), order)
 }

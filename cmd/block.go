@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 
 	"github.com/nodenet/nodenet/blocklist"
 	"github.com/spf13/cobra"
@@ -156,6 +157,17 @@ func blockUpdate(o BlockFileOptions, change func(*blocklist.BlockList) error) er
 			return &ExitError{Code: exitFailure, Err: err}
 		}
 	}
+	// A change holds the rules in several forms at once (the file, the
+	// rules, Node's address table), in large arrays without pointers that
+	// the collector marks at little cost: collect more often than by
+	// default, so that a change to a full rule file stays within a few
+	// times its size. (Unless the caller turned collection off, under a
+	// memory limit, as import does.)
+	if gc := debug.SetGCPercent(blockUpdateGC); gc < 0 {
+		debug.SetGCPercent(gc)
+	} else {
+		defer debug.SetGCPercent(gc)
+	}
 	var changeErr error
 	err := blocklist.Update(o.File, func(b *blocklist.BlockList) error {
 		changeErr = change(b)
@@ -166,6 +178,9 @@ func blockUpdate(o BlockFileOptions, change func(*blocklist.BlockList) error) er
 	}
 	return err
 }
+
+// blockUpdateGC is the collector's GOGC while a rule file changes.
+const blockUpdateGC = 10
 
 // blockStoreError is a rule file that cannot be read or written: a runtime
 // failure (exit 1), even when what is wrong is a rule in it, which Node's

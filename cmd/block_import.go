@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"unicode/utf8"
@@ -47,7 +49,8 @@ Unlike fromJSON, which skips what it cannot read, import is strict: a
 rule that is not valid refuses the whole import, naming its line, and the
 rule file is left as it was. So are a line (or a JSON string) longer than
 64 KiB, which no rule is, and more rules than a rule file of 6 MiB holds.
-FILE is read once, as a stream: it may be a pipe.`,
+FILE is read once: a pipe as a stream, a regular file of 1 to 24 MiB
+whole, its two halves parsed at once.`,
 		Example: `  nodenet block import bad-hosts.txt
   curl -s https://example.com/drop.txt | nodenet block import --replace -`,
 		Args: cobra.ExactArgs(1),
@@ -76,20 +79,22 @@ func blockImportRun(opts *BlockImportOptions) error {
 	// one buffer: a soft limit keeps the collector from letting the heap
 	// double behind them.
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(blockImportMemory))
+	// Below that limit, the collector has nothing to do: what is
+	// allocated is kept to the end.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	name := opts.Source
-	var in io.Reader
+	var rules *blocklist.Batch
+	var err error
 	if name == "-" {
-		name = "stdin"
-		in = opts.IO.In
+		rules, err = parseImport("stdin", opts.IO.In, opts.Type)
 	} else {
-		f, err := os.Open(name)
-		if err != nil {
-			return err
+		f, oerr := os.Open(name)
+		if oerr != nil {
+			return oerr
 		}
 		defer f.Close()
-		in = f
+		rules, err = parseImportFile(name, f, opts.Type)
 	}
-	rules, err := parseImport(name, in, opts.Type)
 	if err != nil {
 		return err
 	}
@@ -123,23 +128,111 @@ const (
 // rule file holds is refused once it has that many.
 func parseImport(name string, r io.Reader, family string) (*blocklist.Batch, error) {
 	im := &importer{name: name, r: bufio.NewReaderSize(r, blockImportMaxLine), line: 1, family: family}
-	// The first byte that is not space tells the format.
-	c, err := im.skipSpace()
-	switch {
-	case err == io.EOF:
-		return &im.rules, nil
-	case err != nil:
-		return nil, err
-	case c == '[':
-		im.r.ReadByte() //nolint:errcheck // peeked
-		err = im.jsonArray()
-	default:
-		err = im.lines()
-	}
-	if err != nil {
+	if err := im.parse(); err != nil {
 		return nil, err
 	}
 	return &im.rules, nil
+}
+
+// blockImportWhole is the size up to which an import from a regular file
+// is read whole and parsed in two halves at once; a larger one (comments,
+// or more rules than a rule file takes) is read as a stream.
+const blockImportWhole = 4 * blocklist.MaxFileSize
+
+// parseImportFile is parseImport for a file: a regular file of 1 MiB to
+// blockImportWhole is read whole and parsed in two halves at once, split
+// at a line break between two rules, each half with its own buffer. On
+// any problem in either half it is parsed again from the start, as a
+// whole, which reports the first problem as parseImport does.
+func parseImportFile(name string, f *os.File, family string) (*blocklist.Batch, error) {
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() < 1<<20 || fi.Size() > blockImportWhole || runtime.GOMAXPROCS(0) < 2 {
+		return parseImport(name, f, family)
+	}
+	data := make([]byte, fi.Size())
+	n, err := io.ReadFull(f, data)
+	if err != nil {
+		// The file shrank (or cannot be read): what was read, then the rest.
+		return parseImport(name, io.MultiReader(bytes.NewReader(data[:n]), f), family)
+	}
+	rules := parseImportRuleFile(data, family)
+	if rules == nil {
+		rules = parseImportHalves(name, data, family)
+	}
+	if rules != nil {
+		// A file that grew meanwhile is read on, as a stream.
+		var c [1]byte
+		if k, _ := f.Read(c[:]); k == 0 {
+			return rules, nil
+		}
+		f.Seek(0, io.SeekStart) //nolint:errcheck // then read from the start, as a stream
+		return parseImport(name, f, family)
+	}
+	return parseImport(name, bytes.NewReader(data), family)
+}
+
+// parseImportRuleFile reads an import that is a rule file (a JSON array of
+// Node's rule strings, what export prints) as `block check` loads one, and
+// returns its rules; or nil when it is not one, or is one that import
+// refuses (a string longer than blockImportMaxLine, too many rules), which
+// the importer then reads (and names the problem of). The rules are the
+// importer's: a rule string means one rule whatever reads it, with
+// --type unset.
+func parseImportRuleFile(data []byte, family string) *blocklist.Batch {
+	if family != "" {
+		return nil
+	}
+	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) == 0 || t[0] != '[' {
+		return nil
+	}
+	var rules blocklist.Batch
+	longest, err := rules.ParseFile(data)
+	if err != nil || longest > blockImportMaxLine || rules.Len()*blockRuleFileMin > blocklist.MaxFileSize {
+		return nil
+	}
+	return &rules
+}
+
+// parseImportHalves parses data in two halves at once and returns its
+// rules, or nil when there is no place to split it or either half has a
+// problem.
+func parseImportHalves(name string, data []byte, family string) *blocklist.Batch {
+	i := 0
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n') {
+		i++
+	}
+	json := i < len(data) && data[i] == '['
+	// The second half starts after a line break: for JSON, one after a
+	// comma. A line break cannot be in a JSON string, and so neither can
+	// the comma: the first half ends with an element and its comma.
+	sep := []byte{'\n'}
+	if json {
+		sep = []byte(",\n")
+	}
+	mid := len(data) / 2
+	j := bytes.Index(data[mid:], sep)
+	if j < 0 {
+		return nil
+	}
+	split := mid + j + len(sep)
+	second := &importer{name: name, r: bufio.NewReaderSize(bytes.NewReader(data[split:]), blockImportMaxLine),
+		line: 1 + bytes.Count(data[:split], []byte{'\n'}), family: family, part: secondPart, json: json}
+	done := make(chan error, 1)
+	go func() { done <- second.parse() }()
+	first := &importer{name: name, r: bufio.NewReaderSize(bytes.NewReader(data[:split]), blockImportMaxLine),
+		line: 1, family: family, part: firstPart}
+	err := first.parse()
+	if err2 := <-done; err != nil || err2 != nil {
+		return nil
+	}
+	if json != first.json || json != second.json {
+		return nil
+	}
+	first.rules.Append(&second.rules)
+	if first.rules.Len()*blockRuleFileMin > blocklist.MaxFileSize {
+		return nil // parsed again, to say at which line
+	}
+	return &first.rules
 }
 
 // importer reads an import's rules, counting lines as it goes.
@@ -149,6 +242,44 @@ type importer struct {
 	line   int // the line of the next byte, from 1
 	family string
 	rules  blocklist.Batch
+	part   importPart
+	json   bool // the input is a JSON array
+}
+
+// importPart is what part of an import an importer reads: the zero value
+// is the whole of it.
+type importPart int
+
+const (
+	// firstPart is the start of an import, up to a line break: in JSON,
+	// one after a comma between two elements.
+	firstPart importPart = iota + 1
+	// secondPart is the rest, from there: for JSON, the array's elements
+	// from one after a comma.
+	secondPart
+)
+
+// parse reads the rules.
+func (im *importer) parse() error {
+	if im.part == secondPart {
+		if im.json {
+			return im.jsonElements()
+		}
+		return im.lines()
+	}
+	// The first byte that is not space tells the format.
+	c, err := im.skipSpace()
+	switch {
+	case err == io.EOF:
+		return nil
+	case err != nil:
+		return err
+	case c == '[':
+		im.json = true
+		im.r.ReadByte() //nolint:errcheck // peeked
+		return im.jsonArray()
+	}
+	return im.lines()
 }
 
 // add reads one rule, found on line.
@@ -229,6 +360,17 @@ func (im *importer) skipLine() error {
 
 // jsonArray reads the strings of a JSON array, after its '['.
 func (im *importer) jsonArray() error {
+	if c, err := im.skipSpace(); err == nil && c == ']' {
+		im.r.ReadByte() //nolint:errcheck // peeked
+		return im.jsonEnd()
+	}
+	return im.jsonElements()
+}
+
+// jsonElements reads the elements of a JSON array, from the first one (or
+// one after a comma) to the closing ']' and what follows it; for the first
+// part of an import, up to its end after a comma.
+func (im *importer) jsonElements() error {
 	invalid := func(format string, a ...any) error {
 		return usageErrorf("%s:%d: invalid JSON: %s", im.name, im.line, fmt.Sprintf(format, a...))
 	}
@@ -242,47 +384,54 @@ func (im *importer) jsonArray() error {
 		}
 		return c, err
 	}
-	c, err := next()
-	if err != nil {
-		return err
-	}
-	if c != ']' {
-		for {
-			if c != '"' {
-				if c == ']' {
-					return invalid("want a string after ','")
-				}
-				return usageErrorf("%s:%d: want a rule string, found %s", im.name, im.line, blockQuote([]byte{c}))
-			}
-			line := im.line
-			s, err := im.jsonString()
-			if err != nil {
-				return err
-			}
-			if err := im.add(line, s); err != nil {
-				return err
-			}
-			if c, err = next(); err != nil {
-				return err
-			}
+	for {
+		c, err := next()
+		if err != nil {
+			return err
+		}
+		if c != '"' {
 			if c == ']' {
-				break
+				return invalid("want a string after ','")
 			}
-			if c != ',' {
-				return invalid("want ',' or ']', found %s", blockQuote([]byte{c}))
-			}
-			if c, err = next(); err != nil {
-				return err
+			return usageErrorf("%s:%d: want a rule string, found %s", im.name, im.line, blockQuote([]byte{c}))
+		}
+		line := im.line
+		s, err := im.jsonString()
+		if err != nil {
+			return err
+		}
+		if err := im.add(line, s); err != nil {
+			return err
+		}
+		if c, err = next(); err != nil {
+			return err
+		}
+		if c == ']' {
+			return im.jsonEnd()
+		}
+		if c != ',' {
+			return invalid("want ',' or ']', found %s", blockQuote([]byte{c}))
+		}
+		if im.part == firstPart {
+			if _, err := im.skipSpace(); err == io.EOF {
+				return nil // the second part goes on
 			}
 		}
 	}
+}
+
+// jsonEnd checks that nothing but space follows the array.
+func (im *importer) jsonEnd() error {
 	switch c, err := im.skipSpace(); {
 	case err == io.EOF:
+		if im.part == firstPart {
+			return errors.New("the array ends in the first part") // parsed again as a whole
+		}
 		return nil
 	case err != nil:
 		return err
 	default:
-		return invalid("more after the array: %s", blockQuote([]byte{c}))
+		return usageErrorf("%s:%d: invalid JSON: more after the array: %s", im.name, im.line, blockQuote([]byte{c}))
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/netip"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nodenet/nodenet/blocklist"
 	"github.com/nodenet/nodenet/netcore/nodetest"
 )
 
@@ -174,4 +176,94 @@ process.stdout.write(JSON.stringify(cases.map((c) => {
 func sortKey(a string) string {
 	b := netip.MustParseAddr(a).As16()
 	return string(b[:])
+}
+
+// TestBlockImportLargeMatchesNode imports files of 60,000 rules (over 1
+// MiB: read whole and parsed in two halves at once; the JSON one as a
+// rule file), into an empty rule file and with --replace, and compares
+// the listing with Node v26's blockList.rules after fromJSON of the same
+// rules.
+func TestBlockImportLargeMatchesNode(t *testing.T) {
+	node := nodetest.Current(t)
+	r := rand.New(rand.NewPCG(26, 26))
+	var ruleStrs, lines []string
+	for range 60000 {
+		a4 := fmt.Sprintf("10.%d.%d.%d", r.IntN(4), r.IntN(256), r.IntN(256)) // crowded: duplicates
+		a6 := fmt.Sprintf("2001:db8::%x:%x", r.IntN(16), r.IntN(65536))
+		var rule, line string
+		switch r.IntN(7) {
+		case 0, 1:
+			rule, line = "Address: IPv4 "+a4, a4
+		case 2:
+			rule, line = "Address: IPv6 ::ffff:"+a4, "::ffff:"+a4
+		case 3:
+			rule, line = "Address: IPv6 "+a6, a6
+		case 4:
+			p := 8 + r.IntN(25)
+			rule, line = fmt.Sprintf("Subnet: IPv4 %s/%d", a4, p), fmt.Sprintf("%s/%d", a4, p)
+		case 5:
+			p := 64 + r.IntN(65)
+			rule, line = fmt.Sprintf("Subnet: IPv6 %s/%d", a6, p), fmt.Sprintf("%s/%d", a6, p)
+		default:
+			rule = "Range: IPv6 2001:db8::-" + a6
+			line = "2001:db8::-" + a6
+		}
+		ruleStrs = append(ruleStrs, rule)
+		if r.IntN(2) == 0 {
+			line = rule
+		}
+		lines = append(lines, line)
+	}
+	in, err := json.Marshal(ruleStrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := nodetest.Run(t, node, `
+const net = require('net');
+const b = new net.BlockList();
+b.fromJSON(JSON.parse(require('fs').readFileSync(0, 'utf8')));
+process.stdout.write(JSON.stringify(b.rules));
+`, in, 2*time.Minute)
+	var want []string
+	if err := json.Unmarshal(out, &want); err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	jsonIn := filepath.Join(dir, "in.json")
+	linesIn := filepath.Join(dir, "in.txt")
+	if err := os.WriteFile(jsonIn, blocklist.FormatRules(ruleStrs), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(linesIn, []byte("# rules\n"+strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, src := range []string{jsonIn, linesIn} {
+		if fi, err := os.Stat(src); err != nil || fi.Size() < 1<<20 {
+			t.Fatalf("%s: %v, want over 1 MiB", src, err)
+		}
+	}
+	for _, c := range []struct {
+		name    string
+		src     string
+		replace bool
+	}{{"JSON", jsonIn, false}, {"lines", linesIn, false}, {"JSON --replace", jsonIn, true}, {"lines --replace", linesIn, true}} {
+		file := filepath.Join(t.TempDir(), "rules.json")
+		if c.replace {
+			if err := os.WriteFile(file, blocklist.FormatRules([]string{"Address: IPv4 10.0.0.1", "Subnet: IPv6 ::/0"}), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		opts := &BlockImportOptions{IO: Test(nil, io.Discard, io.Discard), BlockFileOptions: BlockFileOptions{File: file}, Source: c.src, Replace: c.replace}
+		if err := blockImportRun(opts); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if got := readRules(t, file); !slices.Equal(got, want) {
+			i := 0
+			for i < min(len(got), len(want)) && got[i] == want[i] {
+				i++
+			}
+			t.Errorf("%s: %d rules listed, node %d; first difference at %d", c.name, len(got), len(want), i)
+		}
+	}
 }

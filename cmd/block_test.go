@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -512,6 +514,17 @@ func FuzzBlockImport(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		rules, err := parseImport("in", bytes.NewReader(in), "")
+		// Read in two halves at once, or as a rule file, an import reads
+		// what one pass reads, or is left to it.
+		for how, other := range map[string]*blocklist.Batch{"in halves": parseImportHalves("in", in, ""), "as a rule file": parseImportRuleFile(in, "")} {
+			switch {
+			case other == nil:
+			case err != nil:
+				t.Fatalf("read %s, but one pass fails: %v", how, err)
+			case !bytes.Equal(importedFile(t, other), importedFile(t, rules)):
+				t.Fatalf("read %s: other rules", how)
+			}
+		}
 		if err != nil {
 			if n := len(err.Error()); n > 1024 {
 				t.Fatalf("an error message of %d bytes: %.200q", n, err)
@@ -618,6 +631,143 @@ func TestBlockImportLineNumbers(t *testing.T) {
 			_, err := parseImport("in", strings.NewReader(c.data), "")
 			if err == nil || !strings.HasPrefix(err.Error(), c.want) {
 				t.Fatalf("got %v, want %q", err, c.want)
+			}
+		})
+	}
+}
+
+// importData is an import of n rules, as a JSON array (one element a
+// line) or one rule a line, in the forms a user writes: rule strings,
+// addresses, ranges and subnets of both families, with comments.
+func importData(n int, json bool) []byte {
+	r := rand.New(rand.NewPCG(uint64(n), 9))
+	var b bytes.Buffer
+	if json {
+		b.WriteString("[\n")
+	}
+	for i := range n {
+		v4 := netip.AddrFrom4([4]byte{byte(r.Uint32()), byte(r.Uint32()), byte(r.Uint32()), byte(r.Uint32())})
+		var a16 [16]byte
+		for j := range a16 {
+			a16[j] = byte(r.Uint32())
+		}
+		v6 := netip.AddrFrom16(a16)
+		var rule string
+		switch r.IntN(6) {
+		case 0:
+			rule = "Address: IPv4 " + v4.String()
+		case 1:
+			rule = v6.String()
+		case 2:
+			rule = v4.String() + "/" + fmt.Sprint(8+r.IntN(25))
+		case 3:
+			rule = "Subnet: IPv6 " + v6.String() + "/" + fmt.Sprint(r.IntN(129))
+		case 4:
+			rule = v4.String() + "-" + v4.Next().Next().String()
+		default:
+			rule = "Range: IPv6 " + v6.String() + "-" + v6.Next().String()
+		}
+		switch {
+		case json && i < n-1:
+			fmt.Fprintf(&b, "  %q,\n", rule)
+		case json:
+			fmt.Fprintf(&b, "  %q\n]\n", rule)
+		default:
+			if i%100 == 0 {
+				b.WriteString("# a comment\n\n")
+			}
+			b.WriteString(rule + "\n")
+		}
+	}
+	return b.Bytes()
+}
+
+// importedFile is the rule file an import of data into an empty file
+// writes.
+func importedFile(t testing.TB, rules *blocklist.Batch) []byte {
+	b := blocklist.New()
+	b.AddBatch(rules)
+	return blocklist.Format(b)
+}
+
+// TestBlockImportHalves checks that an import parsed in two halves at
+// once reads what one pass reads, and that a problem in either half is
+// reported as one pass reports it.
+func TestBlockImportHalves(t *testing.T) {
+	for _, json := range []bool{true, false} {
+		data := importData(30000, json)
+		whole, err := parseImport("in", bytes.NewReader(data), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		halves := parseImportHalves("in", data, "")
+		if halves == nil {
+			t.Fatalf("json %v: not parsed in halves", json)
+		}
+		if halves.Len() != 30000 || !bytes.Equal(importedFile(t, halves), importedFile(t, whole)) {
+			t.Fatalf("json %v: %d rules in halves, a different rule file", json, halves.Len())
+		}
+		// A regular file over 1 MiB is read in halves: a bad rule in
+		// either half is named with its line.
+		lines := bytes.SplitAfter(data, []byte{'\n'})
+		for _, at := range []int{len(lines) / 4, 3 * len(lines) / 4} {
+			bad := append([]byte(nil), data...)
+			off := len(bytes.Join(lines[:at], nil))
+			if json {
+				copy(bad[off:], "  \"Address: IPv4 1.2.3\",\n")
+			} else {
+				copy(bad[off:], "# \n1.2.3\n")
+			}
+			path := filepath.Join(t.TempDir(), "in")
+			if err := os.WriteFile(path, bad, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, want := parseImport(path, bytes.NewReader(bad), "")
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, got := parseImportFile(path, f, "")
+			f.Close()
+			if want == nil || got == nil || got.Error() != want.Error() {
+				t.Errorf("json %v, a bad rule at line %d: got %v, want %v", json, at+1, got, want)
+			}
+		}
+	}
+	// Any split of a valid input reads the same rules; one that is not
+	// between two elements is refused.
+	for _, in := range []string{"[\n\"1.2.3.4\",\n\"::1\"]", "[\"a,\n\"]", "1.2.3.4\n::1\n", "[\n\"1.2.3.4\"],\n[\"::1\"]\n", "[\"1.2.3.4\",\n]"} {
+		h := parseImportHalves("in", []byte(in), "")
+		w, err := parseImport("in", strings.NewReader(in), "")
+		switch {
+		case h == nil:
+		case err != nil:
+			t.Errorf("%q: read in halves, but not in one pass: %v", in, err)
+		case !bytes.Equal(importedFile(t, h), importedFile(t, w)):
+			t.Errorf("%q: halves read other rules", in)
+		}
+	}
+}
+
+// BenchmarkBlockImportParse reads an import of 100,000 rules: in one
+// pass, and in two halves at once.
+func BenchmarkBlockImportParse(b *testing.B) {
+	for _, json := range []bool{true, false} {
+		data := importData(100000, json)
+		b.Run(fmt.Sprintf("json=%v/stream", json), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				if _, err := parseImport("in", bytes.NewReader(data), ""); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("json=%v/halves", json), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				if parseImportHalves("in", data, "") == nil {
+					b.Fatal("not in halves")
+				}
 			}
 		})
 	}

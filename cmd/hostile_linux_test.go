@@ -199,6 +199,13 @@ func TestMemoryBoundedByLine(t *testing.T) {
 	}
 	check("block import, 200,000 rules", rss)
 
+	// A change to a full rule file: read, laid out as Node's table, written.
+	_, errOut, code, rss = cappedRun(t, nil, "block", "add", "--file", fullFile, "192.0.2.1", "2001:db8::1")
+	if code != 0 {
+		t.Errorf("add to 200,000 rules: exit %d, stderr %.300q; want exit 0", code, errOut)
+	}
+	check("block add, to 200,000 rules", rss)
+
 	// Millions of valid rules: refused once more than a rule file holds.
 	var many bytes.Buffer
 	for i := range 1_000_000 {
