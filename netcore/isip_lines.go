@@ -9,11 +9,11 @@ import (
 
 //go:generate go test -run ^TestIsIPLinesTable$ -update
 
-// AppendIsIPLines answers many inputs at once: for each line of lines,
-// which must be empty or end with "\n", it appends IsIP's answer for the
-// line ("4", "6" or "0") and a "\n" to dst, and it reports whether every
-// line is an IP address. A "\r" before a line's "\n" is not part of the
-// line.
+// AppendIsIPLines answers many inputs at once: for each line of lines it
+// appends IsIP's answer for the line ("4", "6" or "0") and a "\n" to dst,
+// and it reports whether every line is an IP address. A "\r" before a
+// line's "\n" is not part of the line. Bytes after the last "\n" are a
+// line too (a "\r" at their end is part of it: it is before no "\n").
 //
 // It answers exactly as IsIP does, by another method, made for batches:
 // a deterministic automaton, made from Node's two regular expressions
@@ -22,10 +22,11 @@ import (
 // once, interleaved, so that the table look-ups of one overlap those of
 // the others.
 func AppendIsIPLines(dst, lines []byte) ([]byte, bool) {
-	if len(lines) > 0 && lines[len(lines)-1] != '\n' {
-		panic("netcore: AppendIsIPLines: the lines do not end with a newline")
-	}
 	all := true
+	var last []byte // after the last "\n"
+	if i := bytes.LastIndexByte(lines, '\n'); i < len(lines)-1 {
+		lines, last = lines[:i+1], lines[i+1:]
+	}
 	for len(lines) > 0 {
 		// Blocks of lines of about dfaBlock bytes: the room their
 		// answers need (below) stays small, and in the cache.
@@ -37,6 +38,11 @@ func AppendIsIPLines(dst, lines []byte) ([]byte, bool) {
 		dst, ok = appendIsIPBlock(dst, lines[:n])
 		all = all && ok
 		lines = lines[n:]
+	}
+	if last != nil {
+		ip := IsIPBytes(last)
+		dst = append(dst, byte('0'+ip), '\n')
+		all = all && ip != 0
 	}
 	return dst, all
 }
