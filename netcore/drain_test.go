@@ -11,10 +11,16 @@ import (
 	"time"
 )
 
-// drainPayload is far more than the send and receive buffers of a
-// loopback connection together (a few MiB at most with autotuning), so a
-// Write of it must wait for the peer to read.
-const drainPayload = 64 << 20
+// drainPayload is far more than the send and receive buffers of the
+// test's connections together (fixed at drainBuffer, which turns the
+// kernel's autotuning off: under load and memory pressure an autotuned
+// loopback connection kept taking bytes for minutes), so a Write of it
+// must wait for the peer to read.
+const drainPayload = 16 << 20
+
+// drainBuffer is the send buffer of the writer and the receive buffer of
+// the peer that does not read.
+const drainBuffer = 64 << 10
 
 // drainTimeout bounds the waits of these tests: moving 64 MiB under the
 // race detector, on a machine busy with the other packages' tests, takes
@@ -29,12 +35,19 @@ func TestSocketDrain(t *testing.T) {
 		t.Run(network, func(t *testing.T) {
 			ln := echoListen(t, network)
 			var drains atomic.Int32
-			s := NewSocket(echoDial(t, ln), &SocketHooks{OnDrain: func(*Socket) { drains.Add(1) }}, false)
+			c := echoDial(t, ln)
+			if err := c.(interface{ SetWriteBuffer(int) error }).SetWriteBuffer(drainBuffer); err != nil {
+				t.Fatal(err)
+			}
+			s := NewSocket(c, &SocketHooks{OnDrain: func(*Socket) { drains.Add(1) }}, false)
 			peer, err := ln.Accept()
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer peer.Close()
+			if err := peer.(interface{ SetReadBuffer(int) error }).SetReadBuffer(drainBuffer); err != nil {
+				t.Fatal(err)
+			}
 			peer.SetDeadline(time.Now().Add(drainTimeout))
 
 			p := echoRandom(drainPayload)

@@ -436,6 +436,24 @@ process.stdout.write(out.join('\n') + '\n');
 					bad = append(bad, fmt.Sprintf("%q: nodenet %s, node %s (isIP, isIPv4, isIPv6)", s, got, answers[i]))
 				}
 			}
+			// The batch automaton too, on every string that is one line.
+			var batch []byte
+			var which []int
+			for i, s := range corpus {
+				if !strings.Contains(s, "\n") && !strings.HasSuffix(s, "\r") {
+					batch = append(batch, s+"\n"...)
+					which = append(which, i)
+				}
+			}
+			lines, _ := AppendIsIPLines(nil, batch)
+			for j, i := range which {
+				if got := lines[2*j]; got != answers[i][0] {
+					bad = append(bad, fmt.Sprintf("%q: AppendIsIPLines %c, node %c", corpus[i], got, answers[i][0]))
+				}
+			}
+			if len(which) < len(corpus)*9/10 {
+				t.Errorf("only %d of %d strings are one line", len(which), len(corpus))
+			}
 			reportDiffs(t, bad)
 			// The corpus must exercise all three answers, or the test
 			// proves little.
