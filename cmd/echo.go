@@ -125,8 +125,8 @@ second one closes them at once.`,
 			if err := checkProcesses(cmd, opts.Processes, &opts.Workers, &opts.ServerFlags); err != nil {
 				return err
 			}
-			if opts.Processes && opts.Engine == netcore.EngineEpoll {
-				return usageErrorf("--processes and --engine epoll cannot be used together: a worker process serves each connection on its own goroutine")
+			if opts.Processes && (opts.Engine == netcore.EngineEpoll || opts.Engine == netcore.EngineUring) {
+				return usageErrorf("--processes and --engine %s cannot be used together: a worker process serves each connection on its own goroutine", opts.Engine)
 			}
 			if runF != nil {
 				return runF(opts)
