@@ -164,16 +164,9 @@ func echoRun(ctx context.Context, opts *EchoOptions) error {
 	}
 	so.Engine = opts.Engine
 	so.Hooks, so.SocketHooks = serverEvents(opts.Factory, opts.Events, true)
-	wl, err := workerListener(opts.Processes)
+	wl, err := processRole(opts.Factory, opts.Events, opts.Processes, opts.Workers, &so)
 	if err != nil {
 		return err
-	}
-	if wl != nil {
-		so.Hooks.OnClose = nil // the master's
-	} else if opts.Processes {
-		if so.Processes, err = processOptions(opts.Factory, opts.Events, opts.Workers); err != nil {
-			return err
-		}
 	}
 	if err := opts.withTLS(opts.Factory, opts.Events, &so); err != nil {
 		return err

@@ -52,6 +52,25 @@ func workerListener(processes bool) (net.Listener, error) {
 	return netcore.WorkerListener()
 }
 
+// processRole sets so up for this process's part under --processes: in a
+// worker, the listener its master hands connections through (returned;
+// the server's close event is the master's); in the master, the worker
+// processes. Without --processes it does nothing and returns nil.
+func processRole(f *Factory, l *EventLog, processes bool, workers int, so *netcore.ServerOptions) (net.Listener, error) {
+	wl, err := workerListener(processes)
+	if err != nil {
+		return nil, err
+	}
+	if wl != nil {
+		so.Hooks.OnClose = nil // the master's
+	} else if processes {
+		if so.Processes, err = processOptions(f, l, workers); err != nil {
+			return nil, err
+		}
+	}
+	return wl, nil
+}
+
 // processOptions are the master's: workers runs of this program with the
 // same arguments, their events through the event log.
 func processOptions(f *Factory, l *EventLog, workers int) (*netcore.ProcessOptions, error) {

@@ -25,30 +25,8 @@ import (
 // socket", "fd 3 is not a listening socket", "fd 3 is not a TCP or Unix
 // socket".
 func FileListener(fd int) (net.Listener, error) {
-	if fd < 0 {
-		return nil, &FDError{FD: fd, Problem: "is not open", Err: unix.EBADF}
-	}
-	if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
-		return nil, &FDError{FD: fd, Problem: "is not open", Err: os.NewSyscallError("fcntl", err)}
-	}
-	typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
-	if err != nil {
-		if err == unix.ENOTSOCK {
-			return nil, &FDError{FD: fd, Problem: "is not a socket", Err: os.NewSyscallError("getsockopt", err)}
-		}
-		return nil, &FDError{FD: fd, Problem: "cannot be inspected", Err: os.NewSyscallError("getsockopt", err)}
-	}
-	if typ != unix.SOCK_STREAM {
-		return nil, &FDError{FD: fd, Problem: "is not a stream socket (" + sockType(typ) + ")", Err: unix.EINVAL}
-	}
-	sa, err := unix.Getsockname(fd)
-	if err != nil {
-		return nil, &FDError{FD: fd, Problem: "cannot be inspected", Err: os.NewSyscallError("getsockname", err)}
-	}
-	switch sa.(type) {
-	case *unix.SockaddrInet4, *unix.SockaddrInet6, *unix.SockaddrUnix:
-	default:
-		return nil, &FDError{FD: fd, Problem: "is not a TCP or Unix socket", Err: unix.EAFNOSUPPORT}
+	if err := checkStreamSocket(fd); err != nil {
+		return nil, err
 	}
 	// SO_ACCEPTCONN says whether listen(2) was called: a bound or
 	// connected socket has the same type and address family.
@@ -170,30 +148,8 @@ func SystemdListeners() ([]SystemdListener, error) {
 // connection", "fd 3 is not connected", "fd 3 is not a TCP or Unix
 // socket".
 func FileConn(fd int) (net.Conn, error) {
-	if fd < 0 {
-		return nil, &FDError{FD: fd, Problem: "is not open", Err: unix.EBADF}
-	}
-	if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
-		return nil, &FDError{FD: fd, Problem: "is not open", Err: os.NewSyscallError("fcntl", err)}
-	}
-	typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
-	if err != nil {
-		if err == unix.ENOTSOCK {
-			return nil, &FDError{FD: fd, Problem: "is not a socket", Err: os.NewSyscallError("getsockopt", err)}
-		}
-		return nil, &FDError{FD: fd, Problem: "cannot be inspected", Err: os.NewSyscallError("getsockopt", err)}
-	}
-	if typ != unix.SOCK_STREAM {
-		return nil, &FDError{FD: fd, Problem: "is not a stream socket (" + sockType(typ) + ")", Err: unix.EINVAL}
-	}
-	sa, err := unix.Getsockname(fd)
-	if err != nil {
-		return nil, &FDError{FD: fd, Problem: "cannot be inspected", Err: os.NewSyscallError("getsockname", err)}
-	}
-	switch sa.(type) {
-	case *unix.SockaddrInet4, *unix.SockaddrInet6, *unix.SockaddrUnix:
-	default:
-		return nil, &FDError{FD: fd, Problem: "is not a TCP or Unix socket", Err: unix.EAFNOSUPPORT}
+	if err := checkStreamSocket(fd); err != nil {
+		return nil, err
 	}
 	if acc, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN); err == nil && acc != 0 {
 		return nil, &FDError{FD: fd, Problem: "is a listening socket, not a connection", Err: unix.EINVAL}
@@ -215,4 +171,36 @@ func FileConn(fd int) (net.Conn, error) {
 		unix.Close(fd)
 	}
 	return c, nil
+}
+
+// checkStreamSocket checks that fd is an open TCP or Unix stream socket,
+// the common ground of FileListener and FileConn; the error names what
+// fd is instead.
+func checkStreamSocket(fd int) error {
+	if fd < 0 {
+		return &FDError{FD: fd, Problem: "is not open", Err: unix.EBADF}
+	}
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
+		return &FDError{FD: fd, Problem: "is not open", Err: os.NewSyscallError("fcntl", err)}
+	}
+	typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
+	if err != nil {
+		if err == unix.ENOTSOCK {
+			return &FDError{FD: fd, Problem: "is not a socket", Err: os.NewSyscallError("getsockopt", err)}
+		}
+		return &FDError{FD: fd, Problem: "cannot be inspected", Err: os.NewSyscallError("getsockopt", err)}
+	}
+	if typ != unix.SOCK_STREAM {
+		return &FDError{FD: fd, Problem: "is not a stream socket (" + sockType(typ) + ")", Err: unix.EINVAL}
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return &FDError{FD: fd, Problem: "cannot be inspected", Err: os.NewSyscallError("getsockname", err)}
+	}
+	switch sa.(type) {
+	case *unix.SockaddrInet4, *unix.SockaddrInet6, *unix.SockaddrUnix:
+	default:
+		return &FDError{FD: fd, Problem: "is not a TCP or Unix socket", Err: unix.EAFNOSUPPORT}
+	}
+	return nil
 }

@@ -729,35 +729,47 @@ func (l *reactorLoop) closeConn(fd int, err error) {
 	unix.Close(fd)
 	l.open--
 	l.openNow.Add(-1)
-	if conn != nil {
-		conn.closing.Store(true) // a Close from the hooks asks nothing more of the loop
-		if sock := conn.sock; sock != nil {
-			sock.bytesRead.Store(read)
-			sock.bytesWritten.Store(written)
-		}
-		l.r.hooks.onClose(conn, nodeIOError(err, "read"))
-	} else {
+	if !l.r.closed(conn, read, written, err) {
 		l.closed++
 	}
 }
 
-// grow makes the table hold descriptor fd. The first table is as long as
-// the open-file limit allows descriptors (up to a million), so that it is
-// never copied; its pages cost memory only once descriptors that high are
-// in use.
-func (l *reactorLoop) grow(fd int) {
-	if fd < len(l.conns) {
-		return
+// closed reports a connection's close, with its final byte counts, to
+// the hooks of a loop of either engine: false when no reactorConn
+// watched it (the loop counts those itself).
+func (r *reactor) closed(conn *reactorConn, read, written int64, err error) bool {
+	if conn == nil {
+		return false
 	}
-	n := max(2*len(l.conns), fd+1)
-	if len(l.conns) == 0 {
+	conn.closing.Store(true) // a Close from the hooks asks nothing more of the loop
+	if sock := conn.sock; sock != nil {
+		sock.bytesRead.Store(read)
+		sock.bytesWritten.Store(written)
+	}
+	r.hooks.onClose(conn, nodeIOError(err, "read"))
+	return true
+}
+
+// grow makes the table hold descriptor fd.
+func (l *reactorLoop) grow(fd int) { l.conns = growSlots(l.conns, fd) }
+
+// growSlots makes a loop's table of slots hold descriptor fd. The first
+// table is as long as the open-file limit allows descriptors (up to a
+// million), so that it is never copied; its pages cost memory only once
+// descriptors that high are in use.
+func growSlots[T any](conns []T, fd int) []T {
+	if fd < len(conns) {
+		return conns
+	}
+	n := max(2*len(conns), fd+1)
+	if len(conns) == 0 {
 		var lim unix.Rlimit
 		if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil && lim.Cur > uint64(fd) {
 			n = int(min(lim.Cur, 1<<20))
 		}
 		n = max(n, fd+1, 256)
 	}
-	l.conns = append(l.conns, make([]loopSlot, n-len(l.conns))...)
+	return append(conns, make([]T, n-len(conns))...)
 }
 
 // closeAll closes every connection of the loop (Destroy).

@@ -843,33 +843,13 @@ func (l *uringLoop) finishClose(fd int, err error, viaRing bool) {
 	}
 	l.open--
 	l.openNow.Add(-1)
-	if conn != nil {
-		conn.closing.Store(true) // a Close from the hooks asks nothing more of the loop
-		if sock := conn.sock; sock != nil {
-			sock.bytesRead.Store(read)
-			sock.bytesWritten.Store(written)
-		}
-		l.r.hooks.onClose(conn, nodeIOError(err, "read"))
-	} else {
+	if !l.r.closed(conn, read, written, err) {
 		l.closed++
 	}
 }
 
 // grow makes the table hold descriptor fd, as reactorLoop.grow does.
-func (l *uringLoop) grow(fd int) {
-	if fd < len(l.conns) {
-		return
-	}
-	n := max(2*len(l.conns), fd+1)
-	if len(l.conns) == 0 {
-		var lim unix.Rlimit
-		if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil && lim.Cur > uint64(fd) {
-			n = int(min(lim.Cur, 1<<20))
-		}
-		n = max(n, fd+1, 256)
-	}
-	l.conns = append(l.conns, make([]uringSlot, n-len(l.conns))...)
-}
+func (l *uringLoop) grow(fd int) { l.conns = growSlots(l.conns, fd) }
 
 // flushStats adds the batch's counts to the shared Stats.
 func (l *uringLoop) flushStats() {
