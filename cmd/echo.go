@@ -173,15 +173,9 @@ func echoRun(ctx context.Context, opts *EchoOptions) error {
 	}
 	srv := netcore.NewEchoServer(so, netcore.EchoOptions{Greeting: opts.Greeting})
 	srv.SetMaxConnections(opts.MaxConnections)
-	var lo netcore.ListenOptions
-	if wl == nil {
-		if lo, err = opts.listenOptions(); err != nil {
-			return err
-		}
-		lo.Workers = opts.Workers
-		if opts.Processes {
-			lo.Workers = 1 // one accept loop in the master
-		}
+	lo, err := opts.listenAs(wl, opts.Processes, opts.Workers)
+	if err != nil {
+		return err
 	}
 	return serve(ctx, srv, lo, serveOptions{f: opts.Factory, l: opts.Events, stats: opts.Stats, signals: opts.signals, worker: wl})
 }

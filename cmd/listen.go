@@ -113,6 +113,25 @@ func (o *ServerFlags) serverOptions() (netcore.ServerOptions, error) {
 
 // listenOptions turns the flags into netcore's listen options; --fd
 // takes over the inherited socket here.
+// listenAs is listenOptions for this process's part: nothing to listen
+// on in a worker (wl, its master's hand-offs, is what it serves), one
+// accept loop in the master of --processes, and workers accept loops
+// otherwise.
+func (o *ServerFlags) listenAs(wl net.Listener, processes bool, workers int) (netcore.ListenOptions, error) {
+	if wl != nil {
+		return netcore.ListenOptions{}, nil
+	}
+	lo, err := o.listenOptions()
+	if err != nil {
+		return lo, err
+	}
+	lo.Workers = workers
+	if processes {
+		lo.Workers = 1 // one accept loop in the master
+	}
+	return lo, nil
+}
+
 func (o *ServerFlags) listenOptions() (netcore.ListenOptions, error) {
 	var ln net.Listener
 	if o.FD != "" {
@@ -348,15 +367,9 @@ func listenRun(ctx context.Context, opts *ListenOptions) (err error) {
 	} else {
 		srv.SetMaxConnections(1)
 	}
-	var lo netcore.ListenOptions
-	if wl == nil {
-		if lo, err = opts.listenOptions(); err != nil {
-			return err
-		}
-		lo.Workers = opts.Workers
-		if opts.Processes {
-			lo.Workers = 1 // one accept loop in the master
-		}
+	lo, err := opts.listenAs(wl, opts.Processes, opts.Workers)
+	if err != nil {
+		return err
 	}
 	serr := serve(ctx, srv, lo, serveOptions{f: opts.Factory, l: opts.Events, worker: wl})
 	if ex != nil {

@@ -107,7 +107,7 @@ type reactorLoop struct {
 	closeMu   sync.Mutex
 	closeReqs []*reactorConn
 	// counts not yet added to r.stats
-	accepted, closed, read, written int64
+	loopCounts
 }
 
 // reactorRuntime is a serving reactor: its loops and their state.
@@ -357,12 +357,12 @@ func (l *reactorLoop) run() {
 				l.onWake()
 			}
 		}
-		l.flushStats()
+		l.flushStats(l.r.stats)
 		if l.rt.state.Load() != reactorRunning && l.open == 0 {
 			break
 		}
 	}
-	l.flushStats()
+	l.flushStats(l.r.stats)
 	l.stopAccepting()
 	l.closeFds()
 }
@@ -781,24 +781,27 @@ func (l *reactorLoop) closeAll() {
 	}
 }
 
-// flushStats adds the batch's counts to the shared Stats.
-func (l *reactorLoop) flushStats() {
-	st := l.r.stats
-	if l.accepted != 0 {
-		st.Accepted.Add(l.accepted)
-		l.accepted = 0
+// loopCounts are a loop's counts of the turn, not yet added to the
+// shared Stats: loops of either engine add them once per turn.
+type loopCounts struct{ accepted, closed, read, written int64 }
+
+// flushStats adds the turn's counts to st.
+func (c *loopCounts) flushStats(st *serverStats) {
+	if c.accepted != 0 {
+		st.Accepted.Add(c.accepted)
+		c.accepted = 0
 	}
-	if l.closed != 0 {
-		st.Closed.Add(l.closed)
-		l.closed = 0
+	if c.closed != 0 {
+		st.Closed.Add(c.closed)
+		c.closed = 0
 	}
-	if l.read != 0 {
-		st.BytesRead.Add(l.read)
-		l.read = 0
+	if c.read != 0 {
+		st.BytesRead.Add(c.read)
+		c.read = 0
 	}
-	if l.written != 0 {
-		st.BytesWritten.Add(l.written)
-		l.written = 0
+	if c.written != 0 {
+		st.BytesWritten.Add(c.written)
+		c.written = 0
 	}
 }
 

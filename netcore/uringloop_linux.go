@@ -145,7 +145,7 @@ type uringLoop struct {
 	closeMu   sync.Mutex
 	closeReqs []*reactorConn
 	// counts not yet added to r.stats
-	accepted, closed, read, written int64
+	loopCounts
 }
 
 var (
@@ -316,7 +316,7 @@ func (l *uringLoop) run(ready chan<- error) {
 			break
 		}
 		l.reap()
-		l.flushStats()
+		l.flushStats(l.r.stats)
 		if l.rt.state.Load() != reactorRunning && l.open == 0 && l.acceptsDone() {
 			// Hand the last closes over and see them done before the
 			// ring goes.
@@ -328,7 +328,7 @@ func (l *uringLoop) run(ready chan<- error) {
 			}
 		}
 	}
-	l.flushStats()
+	l.flushStats(l.r.stats)
 	l.teardown()
 }
 
@@ -851,23 +851,3 @@ func (l *uringLoop) finishClose(fd int, err error, viaRing bool) {
 // grow makes the table hold descriptor fd, as reactorLoop.grow does.
 func (l *uringLoop) grow(fd int) { l.conns = growSlots(l.conns, fd) }
 
-// flushStats adds the batch's counts to the shared Stats.
-func (l *uringLoop) flushStats() {
-	st := l.r.stats
-	if l.accepted != 0 {
-		st.Accepted.Add(l.accepted)
-		l.accepted = 0
-	}
-	if l.closed != 0 {
-		st.Closed.Add(l.closed)
-		l.closed = 0
-	}
-	if l.read != 0 {
-		st.BytesRead.Add(l.read)
-		l.read = 0
-	}
-	if l.written != 0 {
-		st.BytesWritten.Add(l.written)
-		l.written = 0
-	}
-}
