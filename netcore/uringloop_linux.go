@@ -850,4 +850,3 @@ func (l *uringLoop) finishClose(fd int, err error, viaRing bool) {
 
 // grow makes the table hold descriptor fd, as reactorLoop.grow does.
 func (l *uringLoop) grow(fd int) { l.conns = growSlots(l.conns, fd) }
-
