@@ -530,21 +530,29 @@ func accept4(lfd int, wantAddr bool) (int, unix.Sockaddr, error) {
 	}
 }
 
+// connOptions sets the socket options of an accepted TCP connection,
+// on loops of either engine: noDelay and keepAlive, best effort, as in
+// Node.
+func (r *reactor) connOptions(fd int, ln *loopListener) {
+	if ln.unix {
+		return
+	}
+	if r.noDelay {
+		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1) //nolint:errcheck // best effort, as in Node
+	}
+	if r.keepAlive {
+		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1) //nolint:errcheck // best effort
+		if s := int(r.keepAliveIdle / time.Second); s > 0 {
+			unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, s) //nolint:errcheck // best effort
+		}
+	}
+}
+
 // newConn sets up an accepted connection: options, the OnConnection
 // decision, the greeting, and its place in the epoll set.
 func (l *reactorLoop) newConn(fd int, sa unix.Sockaddr, ln *loopListener) {
 	r := l.r
-	if !ln.unix {
-		if r.noDelay {
-			unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1) //nolint:errcheck // best effort, as in Node
-		}
-		if r.keepAlive {
-			unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1) //nolint:errcheck // best effort
-			if s := int(r.keepAliveIdle / time.Second); s > 0 {
-				unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, s) //nolint:errcheck // best effort
-			}
-		}
-	}
+	r.connOptions(fd, ln)
 	var conn *reactorConn
 	if r.wantConnInfo() {
 		conn = &reactorConn{local: ln.addr, remote: &net.UnixAddr{Net: "unix"}, at: loopPlace{loop: l, fd: fd}}

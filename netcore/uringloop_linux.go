@@ -635,17 +635,7 @@ func (l *uringLoop) pause(d time.Duration) {
 // decision, then the greeting or the first receive.
 func (l *uringLoop) newConn(fd int, ln *loopListener) {
 	r := l.r
-	if !ln.unix {
-		if r.noDelay {
-			unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1) //nolint:errcheck // best effort, as in Node
-		}
-		if r.keepAlive {
-			unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1) //nolint:errcheck // best effort
-			if s := int(r.keepAliveIdle / time.Second); s > 0 {
-				unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, s) //nolint:errcheck // best effort
-			}
-		}
-	}
+	r.connOptions(fd, ln)
 	var conn *reactorConn
 	if r.wantConnInfo() {
 		conn = &reactorConn{local: ln.addr, remote: &net.UnixAddr{Net: "unix"}, at: loopPlace{ring: l, fd: fd}}

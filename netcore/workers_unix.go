@@ -108,26 +108,13 @@ func (s *Server) startProcesses() error {
 
 // startOne starts a run of worker slot and makes it the slot's process.
 func (p *procWorkers) startOne(slot int) (*workerProc, error) {
-	// Close-on-exec before any other child can be started: a worker
-	// holds no end of another's socketpair.
-	syscall.ForkLock.RLock()
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
-	if err == nil {
-		syscall.CloseOnExec(fds[0])
-		syscall.CloseOnExec(fds[1])
-	}
-	syscall.ForkLock.RUnlock()
-	if err != nil {
-		return nil, os.NewSyscallError("socketpair", err)
-	}
-	mine := os.NewFile(uintptr(fds[0]), "worker")
-	theirs := os.NewFile(uintptr(fds[1]), "master")
-	defer theirs.Close()
-	c, err := net.FileConn(mine)
-	mine.Close()
+	// Close-on-exec before any other child can be started (socketPair):
+	// a worker holds no end of another's socketpair.
+	c, theirs, err := socketPair("master")
 	if err != nil {
 		return nil, err
 	}
+	defer theirs.Close()
 	cmd := p.opts.Command()
 	cmd.ExtraFiles = append(cmd.ExtraFiles, theirs)
 	fd := 2 + len(cmd.ExtraFiles)
@@ -140,7 +127,7 @@ func (p *procWorkers) startOne(slot int) (*workerProc, error) {
 		c.Close()
 		return nil, err
 	}
-	w := &workerProc{slot: slot, cmd: cmd, conn: c.(*net.UnixConn), start: time.Now(), conns: map[uint64]struct{}{}}
+	w := &workerProc{slot: slot, cmd: cmd, conn: c, start: time.Now(), conns: map[uint64]struct{}{}}
 	p.mu.Lock()
 	p.slots[slot-1] = w
 	close(p.up)
