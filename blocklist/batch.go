@@ -63,16 +63,8 @@ func (b *BlockList) AddBatch(bt *Batch) {
 	// would).
 	var na, ns, nr int
 	for _, block := range bt.blocks {
-		for i := range block {
-			switch block[i].kind {
-			case AddressRule:
-				na++
-			case SubnetRule:
-				ns++
-			case RangeRule:
-				nr++
-			}
-		}
+		a, s, r := countKinds(block)
+		na, ns, nr = na+a, ns+s, nr+r
 	}
 	b.unlist()
 	if na > 0 {

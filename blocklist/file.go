@@ -159,21 +159,26 @@ func (b *BlockList) unlist() {
 	b.setListed(rules)
 }
 
+// countKinds counts the address, subnet and range rules of rules.
+func countKinds(rules []crule) (addresses, subnets, ranges int) {
+	for i := range rules {
+		switch rules[i].kind {
+		case AddressRule:
+			addresses++
+		case SubnetRule:
+			subnets++
+		case RangeRule:
+			ranges++
+		}
+	}
+	return addresses, subnets, ranges
+}
+
 // setListed sorts the rules of a rule file, in its order, out into the
 // address table's inputs, subnets and ranges; b.mu is held (or b is not
 // shared yet).
 func (b *BlockList) setListed(rules ruleList) {
-	var na, ns, nr int
-	for i := range rules {
-		switch rules[i].kind {
-		case AddressRule:
-			na++
-		case SubnetRule:
-			ns++
-		case RangeRule:
-			nr++
-		}
-	}
+	na, ns, nr := countKinds(rules)
 	b.vals, b.order = make([]ip, 0, na), make([]int32, 0, na)
 	b.subnets, b.ranges = make([]crule, 0, ns), make([]crule, 0, nr)
 	// Subnets and ranges are listed newest first, and kept oldest first.
