@@ -530,6 +530,37 @@ func accept4(lfd int, wantAddr bool) (int, unix.Sockaddr, error) {
 	}
 }
 
+// accepted makes the reactorConn of an accepted connection when the
+// hooks want one (nil otherwise) and asks onConnection, for loops of
+// either engine. sa is the peer's address, or nil to ask the kernel. ok
+// is false when the connection was refused: fd is closed.
+func (r *reactor) accepted(fd int, sa unix.Sockaddr, ln *loopListener, at loopPlace) (conn *reactorConn, ok bool) {
+	if !r.wantConnInfo() {
+		return nil, true
+	}
+	conn = &reactorConn{local: ln.addr, remote: &net.UnixAddr{Net: "unix"}, at: at}
+	if !ln.unix {
+		if sa == nil {
+			sa, _ = unix.Getpeername(fd)
+		}
+		if sa != nil {
+			conn.remote = sockaddrToAddr(sa)
+		}
+		// On a wildcard listener the local address is the one the
+		// client reached; else it is the listener's.
+		if ln.wildcard {
+			if lsa, err := unix.Getsockname(fd); err == nil {
+				conn.local = sockaddrToAddr(lsa)
+			}
+		}
+	}
+	if !r.hooks.onConnection(conn) {
+		unix.Close(fd)
+		return nil, false
+	}
+	return conn, true
+}
+
 // connOptions sets the socket options of an accepted TCP connection,
 // on loops of either engine: noDelay and keepAlive, best effort, as in
 // Node.
@@ -553,23 +584,9 @@ func (r *reactor) connOptions(fd int, ln *loopListener) {
 func (l *reactorLoop) newConn(fd int, sa unix.Sockaddr, ln *loopListener) {
 	r := l.r
 	r.connOptions(fd, ln)
-	var conn *reactorConn
-	if r.wantConnInfo() {
-		conn = &reactorConn{local: ln.addr, remote: &net.UnixAddr{Net: "unix"}, at: loopPlace{loop: l, fd: fd}}
-		if !ln.unix {
-			conn.remote = sockaddrToAddr(sa)
-			// On a wildcard listener the local address is the one the
-			// client reached; else it is the listener's.
-			if ln.wildcard {
-				if lsa, err := unix.Getsockname(fd); err == nil {
-					conn.local = sockaddrToAddr(lsa)
-				}
-			}
-		}
-		if !r.hooks.onConnection(conn) {
-			unix.Close(fd)
-			return
-		}
+	conn, ok := r.accepted(fd, sa, ln, loopPlace{loop: l, fd: fd})
+	if !ok {
+		return
 	}
 	l.grow(fd)
 	s := &l.conns[fd]

@@ -3,7 +3,6 @@
 package netcore
 
 import (
-	"net"
 	"os"
 	"runtime"
 	"sync"
@@ -636,23 +635,9 @@ func (l *uringLoop) pause(d time.Duration) {
 func (l *uringLoop) newConn(fd int, ln *loopListener) {
 	r := l.r
 	r.connOptions(fd, ln)
-	var conn *reactorConn
-	if r.wantConnInfo() {
-		conn = &reactorConn{local: ln.addr, remote: &net.UnixAddr{Net: "unix"}, at: loopPlace{ring: l, fd: fd}}
-		if !ln.unix {
-			if sa, err := unix.Getpeername(fd); err == nil {
-				conn.remote = sockaddrToAddr(sa)
-			}
-			if ln.wildcard {
-				if lsa, err := unix.Getsockname(fd); err == nil {
-					conn.local = sockaddrToAddr(lsa)
-				}
-			}
-		}
-		if !r.hooks.onConnection(conn) {
-			unix.Close(fd)
-			return
-		}
+	conn, ok := r.accepted(fd, nil, ln, loopPlace{ring: l, fd: fd})
+	if !ok {
+		return
 	}
 	l.grow(fd)
 	sl := &l.conns[fd]
