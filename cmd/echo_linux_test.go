@@ -247,6 +247,23 @@ func (p *echoProc) stats(t *testing.T) echoStatsEvent {
 	return ev
 }
 
+// secondInterrupt sends the second SIGINT and checks what it does: exit
+// status 130, the held client's connection closed, one final stats line.
+func secondInterrupt(t *testing.T, p *echoProc, held *net.TCPConn) {
+	t.Helper()
+	p.signal(t, os.Interrupt)
+	if code := p.wait(t); code != 130 {
+		t.Errorf("exit status %d; want 130", code)
+	}
+	held.SetReadDeadline(time.Now().Add(echoWait))
+	if n, err := held.Read(make([]byte, 1)); err == nil {
+		t.Errorf("the held client read %d bytes; want its connection closed", n)
+	}
+	if p.count(`^stats: final after `) != 1 {
+		t.Error("no final stats line after the second SIGINT")
+	}
+}
+
 // echoGreeted connects and reads the greeting.
 func echoGreeted(t *testing.T, addr string) *net.TCPConn {
 	t.Helper()
@@ -415,17 +432,7 @@ func TestEchoSecondSignal(t *testing.T) {
 				t.Fatal("exited after the first SIGINT with a client still open")
 			default:
 			}
-			p.signal(t, os.Interrupt)
-			if code := p.wait(t); code != 130 {
-				t.Errorf("exit status %d; want 130", code)
-			}
-			held.SetReadDeadline(time.Now().Add(echoWait))
-			if n, err := held.Read(make([]byte, 1)); err == nil {
-				t.Errorf("the held client read %d bytes; want its connection closed", n)
-			}
-			if p.count(`^stats: final after `) != 1 {
-				t.Error("no final stats line after the second SIGINT")
-			}
+			secondInterrupt(t, p, held)
 		})
 	}
 }

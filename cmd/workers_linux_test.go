@@ -449,17 +449,7 @@ func TestProcessWorkersSecondSignal(t *testing.T) {
 	if err := echoExchange(held, []byte("still served")); err != nil {
 		t.Fatalf("the held client after the first SIGINT: %v", err)
 	}
-	p.signal(t, os.Interrupt)
-	if code := p.wait(t); code != 130 {
-		t.Errorf("exit status %d; want 130", code)
-	}
-	held.SetReadDeadline(time.Now().Add(echoWait))
-	if n, err := held.Read(make([]byte, 1)); err == nil {
-		t.Errorf("the held client read %d bytes; want its connection closed", n)
-	}
-	if p.count(`^stats: final after `) != 1 {
-		t.Error("no final stats line after the second SIGINT")
-	}
+	secondInterrupt(t, p, held)
 	for _, pid := range pids {
 		if !processGone(pid) {
 			t.Errorf("worker pid %d is still there after the master exited", pid)
