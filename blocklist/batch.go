@@ -58,6 +58,7 @@ func (bt *Batch) Len() int { return bt.n }
 func (b *BlockList) AddBatch(bt *Batch) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.dropFormatted()
 	// Room for all of them at once, rather than slices that double again
 	// and again (the capacity changes no order: Node's table grows as it
 	// would).
@@ -67,13 +68,7 @@ func (b *BlockList) AddBatch(bt *Batch) {
 		na, ns, nr = na+a, ns+s, nr+r
 	}
 	b.unlist()
-	if na > 0 {
-		t := b.table()
-		t.nodes = slices.Grow(t.nodes, 2*na)
-	}
 	b.vals = slices.Grow(b.vals, na)
-	b.subnets = slices.Grow(b.subnets, ns)
-	b.ranges = slices.Grow(b.ranges, nr)
 	// A batch at least as large as the rules already indexed is indexed
 	// with them, from scratch, when a check needs it: nothing is kept for
 	// the index meanwhile (a rule file written by import is never checked
@@ -82,6 +77,71 @@ func (b *BlockList) AddBatch(bt *Batch) {
 		b.full = true
 		b.pending.reset()
 	}
+	if b.full && na >= bulkMin && ns+nr >= bulkMin && runtime.GOMAXPROCS(0) > 1 {
+		// Many rules of each kind, the index to build from scratch: the
+		// subnets and ranges are added on another core, and the rules
+		// formatted there as a rule file lists them (what writing the
+		// rules back needs next), while this one adds the addresses to
+		// Node's table.
+		b.subnets = slices.Grow(b.subnets, ns)
+		b.ranges = slices.Grow(b.ranges, nr)
+		pf := &preformat{done: make(chan struct{})}
+		added := make(chan struct{})
+		deduped := make(chan []ip, 1)
+		go func() {
+			defer close(pf.done)
+			subnets, ranges := b.subnets, b.ranges
+			for _, block := range bt.blocks {
+				for _, c := range block {
+					switch c.kind {
+					case RangeRule:
+						ranges = append(ranges, c)
+					case SubnetRule:
+						subnets = append(subnets, c)
+					}
+				}
+			}
+			b.subnets, b.ranges = subnets, ranges
+			close(added)
+			pf.formatTail(subnets, ranges)
+			pf.formatAddresses(<-deduped)
+		}()
+		b.addAddresses(bt, na, func() { deduped <- b.vals })
+		<-added
+		b.pre = pf
+		b.idx.Store(nil)
+		return
+	}
+	if na >= bulkMin {
+		b.addAddresses(bt, na, nil)
+		b.subnets = slices.Grow(b.subnets, ns)
+		b.ranges = slices.Grow(b.ranges, nr)
+		if !b.full {
+			b.pending.v4 = slices.Grow(b.pending.v4, bt.n)
+			b.pending.v6 = slices.Grow(b.pending.v6, bt.n)
+		}
+		for _, block := range bt.blocks {
+			for _, c := range block {
+				switch c.kind {
+				case RangeRule:
+					b.ranges = append(b.ranges, c)
+				case SubnetRule:
+					b.subnets = append(b.subnets, c)
+				}
+				if !b.full {
+					b.pending.add(c)
+				}
+			}
+		}
+		b.idx.Store(nil)
+		return
+	}
+	if na > 0 {
+		t := b.table()
+		t.nodes = slices.Grow(t.nodes, 2*na)
+	}
+	b.subnets = slices.Grow(b.subnets, ns)
+	b.ranges = slices.Grow(b.ranges, nr)
 	if !b.full {
 		b.pending.v4 = slices.Grow(b.pending.v4, bt.n)
 		b.pending.v6 = slices.Grow(b.pending.v6, bt.n)

@@ -196,6 +196,22 @@ func BenchmarkAddBatch(b *testing.B) {
 	for b.Loop() {
 		bl := New()
 		bl.AddBatch(bt)
+		bl.mu.Lock()
+		bl.dropFormatted() // formatted meanwhile, for the file to write
+		bl.mu.Unlock()
+	}
+}
+
+// BenchmarkAddBatchFormat is what `block import` does with 100,000 rules
+// once it has read them: add them to an empty list, then format the rule
+// file.
+func BenchmarkAddBatchFormat(b *testing.B) {
+	bt := importBatch(b, 100000)
+	b.ReportAllocs()
+	for b.Loop() {
+		bl := New()
+		bl.AddBatch(bt)
+		bl.formatTo(func([]byte) bool { return true })
 	}
 }
 

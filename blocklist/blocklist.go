@@ -60,6 +60,11 @@ type BlockList struct {
 	// checking never does.
 	listed []byte
 
+	// pre is the rules' text for the rule file, being formatted on
+	// another core (AddBatch), or nil. Whatever changes the rules drops
+	// it first (dropFormatted).
+	pre *preformat
+
 	pending spans // intervals of rules added since built
 	full    bool  // rules were removed: rebuild the index from all rules
 	built   *index
@@ -148,6 +153,7 @@ func (b *BlockList) Add(r Rule) error {
 
 // add adds a valid rule; b.mu is held.
 func (b *BlockList) add(c crule) {
+	b.dropFormatted()
 	b.unlist()
 	b.addRule(c)
 	if !b.full {
@@ -182,6 +188,124 @@ func (b *BlockList) addRule(c crule) {
 		b.ranges = append(b.ranges, c)
 	case SubnetRule:
 		b.subnets = append(b.subnets, c)
+	}
+}
+
+// addAddresses adds the na address rules of a batch, as addRule adds
+// each, with their new keys added to the table at once (insertAll); b.mu
+// is held and b is unlisted. It touches only the address rules' fields.
+// deduped, when not nil, is called once b.vals is final, before the keys
+// go into the table.
+func (b *BlockList) addAddresses(bt *Batch, na int, deduped func()) {
+	t := b.table()
+	// The addresses the batch adds, by slot (plus one; 0 is a free place):
+	// open addressing in a power of two of places, at most half full. An
+	// address already in the table is found there.
+	size := 1 << bits.Len(uint(na+na/2))
+	set := make([]int32, size)
+	shift := 64 - bits.Len(uint(size-1))
+	group := make([]bulkEntry, 0, 2*na)
+	for _, block := range bt.blocks {
+		for i := range block {
+			if block[i].kind != AddressRule {
+				continue
+			}
+			v := block[i].start()
+			first, second, two := ruleKeys(v)
+			if t.count > 0 {
+				if prev := t.findBefore(first, keyHash(first)); prev != noNode {
+					b.vals[t.nodes[t.nextOf(prev)].slot] = v
+					continue
+				}
+			}
+			// Either form of an address is the same place.
+			h := (v.hi*0x9e3779b97f4a7c15 ^ v.lo) * 0xbf58476d1ce4e5b9
+			j := h >> shift
+			for {
+				s := set[j]
+				if s == 0 {
+					slot := int32(len(b.vals))
+					set[j] = slot + 1
+					b.vals = append(b.vals, v)
+					b.naddr++
+					group = append(group, bulkKey(first, slot))
+					if two {
+						group = append(group, bulkKey(second, slot))
+					}
+					break
+				}
+				if w := &b.vals[s-1]; w.hi == v.hi && w.lo == v.lo {
+					*w = v
+					break
+				}
+				j = (j + 1) & uint64(size-1)
+			}
+		}
+	}
+	if deduped != nil {
+		deduped()
+	}
+	t.insertAll(group, b.vals)
+}
+
+// preformat is the text of a rule file's rules, formatted on another core
+// by AddBatch while Node's table is built, ready for formatTo: the
+// address rules by slot, in any order, and the subnets and ranges as
+// they follow the addresses. Each rule's text is ",\n  " and the quoted
+// rule string.
+type preformat struct {
+	done    chan struct{} // closed once the texts are complete
+	addrs   []byte        // the address rules, slot after slot
+	addrEnd []int32       // by slot, where its text in addrs ends
+	tail    []byte        // every subnet, then every range, newest first
+}
+
+// maxRuleText is the most a rule takes in a rule file: ",\n  " and a
+// quoted "Range: IPv6 " with two addresses of 39 characters. Room for
+// that much is allocated, and only what is written is touched.
+const maxRuleText = 5 + 1 + 12 + 39 + 1 + 39 + 1
+
+// formatTail formats the subnets and ranges.
+func (pf *preformat) formatTail(subnets, ranges []crule) {
+	out := make([]byte, 0, (len(subnets)+len(ranges))*maxRuleText)
+	for _, list := range [][]crule{subnets, ranges} {
+		for _, c := range slices.Backward(list) {
+			// A rule string holds nothing JSON escapes.
+			out = append(c.appendString(append(out, ",\n  \""...)), '"')
+		}
+	}
+	pf.tail = out
+}
+
+// maxAddressText is the most an address rule takes in a rule file.
+const maxAddressText = 5 + 1 + 14 + 39 + 1
+
+// formatAddresses formats the address rule of every slot.
+func (pf *preformat) formatAddresses(vals []ip) {
+	out := make([]byte, 0, len(vals)*maxAddressText)
+	end := make([]int32, len(vals))
+	for s, v := range vals {
+		out = append(newRule(AddressRule, v, ip{}, 0).appendString(append(out, ",\n  \""...)), '"')
+		end[s] = int32(len(out))
+	}
+	pf.addrs, pf.addrEnd = out, end
+}
+
+// address returns the text of slot s's address rule.
+func (pf *preformat) address(s int32) []byte {
+	start := int32(0)
+	if s > 0 {
+		start = pf.addrEnd[s-1]
+	}
+	return pf.addrs[start:pf.addrEnd[s]]
+}
+
+// dropFormatted waits for the rules being formatted, if they are, and
+// drops the texts: the rules are about to change; b.mu is held.
+func (b *BlockList) dropFormatted() {
+	if b.pre != nil {
+		<-b.pre.done
+		b.pre = nil
 	}
 }
 
@@ -244,6 +368,7 @@ func (b *BlockList) Remove(r Rule) bool {
 }
 
 func (b *BlockList) remove(c crule) bool {
+	b.dropFormatted()
 	b.unlist()
 	switch c.kind {
 	case AddressRule:
@@ -297,6 +422,7 @@ func (b *BlockList) RemoveAddress(address, family string) error {
 func (b *BlockList) Clear() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.dropFormatted()
 	b.unlist()
 	b.table().clear()
 	b.vals, b.naddr = b.vals[:0], 0
@@ -312,6 +438,7 @@ func (b *BlockList) Clear() {
 func (b *BlockList) Reset() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.dropFormatted()
 	b.vals, b.order, b.tab, b.naddr, b.listedDups = nil, nil, nil, 0, false
 	b.subnets, b.ranges, b.listed = nil, nil, nil
 	b.full = true

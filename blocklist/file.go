@@ -599,9 +599,10 @@ const parallelFormatMin = 16384
 // formatTo formats the rule file for b's rules (see Format) in pieces of
 // about formatChunk bytes, handing each to emit, which may keep it only
 // for the call and returns false to stop. It returns the size of the
-// whole file, counted on when emit stops. The first half of a large file
-// is formatted in one buffer, a piece at a time, while a goroutine formats
-// the second half whole.
+// whole file, counted on when emit stops. Rules that AddBatch formatted
+// already (b.pre) are copied in listing order. Otherwise the first half
+// of a large file is formatted in one buffer, a piece at a time, while a
+// goroutine formats the second half whole.
 func (b *BlockList) formatTo(emit func(chunk []byte) bool) int64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -613,11 +614,44 @@ func (b *BlockList) formatTo(emit func(chunk []byte) bool) int64 {
 	}
 	var size int64
 	more := true
+	first := true
 	put := func(p []byte) {
+		if first {
+			// The first rule comes after "[\n  " where the others
+			// come after ",\n  ".
+			first = false
+			size++
+			more = emit([]byte("["))
+			p = p[1:]
+		}
 		size += int64(len(p))
 		if more {
 			more = emit(p)
 		}
+	}
+	putAll := func(rest []byte) {
+		for len(rest) > 0 {
+			k := min(len(rest), formatChunk)
+			put(rest[:k])
+			rest = rest[k:]
+		}
+	}
+	buf := make([]byte, 0, formatChunk+256)
+	if pf := b.pre; pf != nil {
+		<-pf.done
+		for _, s := range order {
+			buf = append(buf, pf.address(s)...)
+			if len(buf) >= formatChunk {
+				put(buf)
+				buf = buf[:0]
+			}
+		}
+		if len(buf) > 0 {
+			put(buf)
+		}
+		putAll(pf.tail)
+		put([]byte("\n]\n"))
+		return size
 	}
 	half := n
 	var second chan []byte
@@ -625,44 +659,30 @@ func (b *BlockList) formatTo(emit func(chunk []byte) bool) int64 {
 		half = n / 2
 		second = make(chan []byte, 1)
 		go func() {
-			// Room for the rules: 26 to 72 bytes each, and the end.
-			out := make([]byte, 0, (n-half)*48+8)
-			out = b.appendRules(out, order, half, n)
-			second <- append(out, "\n]\n"...)
+			out := make([]byte, 0, (n-half)*maxRuleText)
+			second <- b.appendRules(out, order, half, n)
 		}()
 	}
-	buf := make([]byte, 0, formatChunk+256)
 	for i := 0; i < half; {
 		j := min(i+formatChunk/64, half)
 		buf = b.appendRules(buf[:0], order, i, j)
 		put(buf)
 		i = j
 	}
-	if second == nil {
-		put([]byte("\n]\n"))
-		return size
+	if second != nil {
+		putAll(<-second)
 	}
-	rest := <-second
-	for len(rest) > 0 {
-		k := min(len(rest), formatChunk)
-		put(rest[:k])
-		rest = rest[k:]
-	}
+	put([]byte("\n]\n"))
 	return size
 }
 
 // appendRules appends the rules listed from i to j (not included) as a
-// rule file lists them: the first one after "[\n", every other after
-// ",\n", each indented and quoted. order is the address rules' listing
-// order; b.mu is held.
+// rule file lists them: each after ",\n  ", quoted (the first one's comma
+// is formatTo's to replace). order is the address rules' listing order;
+// b.mu is held.
 func (b *BlockList) appendRules(dst []byte, order []int32, i, j int) []byte {
 	na, ns := len(order), len(b.subnets)
 	for k := i; k < j; k++ {
-		if k == 0 {
-			dst = append(dst, "[\n  \""...)
-		} else {
-			dst = append(dst, ",\n  \""...)
-		}
 		var c crule
 		switch {
 		case k < na:
@@ -674,7 +694,7 @@ func (b *BlockList) appendRules(dst []byte, order []int32, i, j int) []byte {
 		}
 		// A rule string holds letters, digits, spaces and ":./-": nothing
 		// JSON escapes.
-		dst = append(c.appendString(dst), '"')
+		dst = append(c.appendString(append(dst, ",\n  \""...)), '"')
 	}
 	return dst
 }

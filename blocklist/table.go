@@ -614,3 +614,236 @@ func replayTable(vals []ip, order []int32) (*addrTable, bool) {
 	}
 	return t, slices.Equal(t.order(nil, len(vals)), order)
 }
+
+// A bulk build adds many keys to the table at once, with the result that
+// adding them one at a time (insert) has, node for node, but without
+// following links: the list is an array, and each step (a rehash, or the
+// keys added between two rehashes) is a counting sort by bucket, which
+// reads and writes memory in order rather than at random.
+//
+// Between two rehashes, the bucket count is fixed and each key goes to the
+// front of its bucket's run, or starts a run at the front of the list; so
+// after a group of keys, the list is: the runs the group started, newest
+// first, each listing its keys newest first; then the runs there were
+// before, in their order, each with the group's keys of its bucket in
+// front, newest first. A rehash walks the list and does the same with
+// every node: runs in the reverse order of their first node in the old
+// list, each listing its nodes in the reverse of their old order.
+
+// bulkEntry is a node of a bulk build's list: its key's hash, and the
+// key: the address of a rule's slot, in the form v4 says. (A node's key is
+// always its rule's address, in one form or the other.)
+type bulkEntry struct {
+	h    uint64
+	slot int32
+	v4   bool
+}
+
+// bulkMin is the fewest keys for which insertAll builds in bulk, when the
+// table holds fewer keys than that: a bulk build goes over the whole
+// list, a key at a time costs a lookup.
+const bulkMin = 256
+
+// bulkKey returns the entry of key k of slot.
+func bulkKey(k ip, slot int32) bulkEntry { return bulkEntry{keyHash(k), slot, k.v4} }
+
+// insertAll adds keys, none of them in the table and no two alike, in
+// their order, as insert would one after another. vals holds the rules'
+// addresses by slot.
+func (t *addrTable) insertAll(group []bulkEntry, vals []ip) {
+	if len(group) < bulkMin || len(group) < t.count {
+		for _, e := range group {
+			v := vals[e.slot]
+			t.insert(ip{hi: v.hi, lo: v.lo, v4: e.v4}, e.h, e.slot)
+		}
+		return
+	}
+	// The list as it is, then after each step: two arrays, in turn.
+	total := t.count + len(group)
+	bb := bulkBuild{out: make([]bulkEntry, 0, total), at: make([]int32, 0, total)}
+	list := make([]bulkEntry, 0, total)
+	for p := t.head; p != noNode; p = t.nodes[p].next {
+		n := &t.nodes[p]
+		list = append(list, bulkEntry{keyHash(ip{hi: n.hi, lo: n.lo, v4: n.v4}), n.slot, n.v4})
+	}
+	size := uint64(len(t.buckets))
+	count, nextResize := uint64(t.count), t.nextResize
+	for done := 0; done < len(group); {
+		// As insert: a rehash, when the next key calls for one.
+		if count+1 > nextResize {
+			minBuckets := count + 1
+			if nextResize == 0 {
+				minBuckets = max(minBuckets, 11)
+			}
+			if minBuckets >= size {
+				size = nextBucketCount(size)
+				list = bb.rehash(list, size)
+			}
+			nextResize = size
+		}
+		// Then keys up to the next rehash; at least one.
+		m := 1
+		if nextResize > count+1 {
+			m = int(min(nextResize-count, uint64(len(group)-done)))
+		}
+		list = bb.addGroup(list, group[done:done+m], size)
+		done += m
+		count += uint64(m)
+	}
+	// The table, its nodes in list order.
+	t.mod = newModulus(size)
+	if uint64(len(t.buckets)) != size {
+		t.buckets = make([]int32, size)
+	}
+	for i := range t.buckets {
+		t.buckets[i] = noNode
+	}
+	out := t.nodes[:0]
+	if cap(out) < total {
+		out = make([]tnode, 0, total+total/16) // and room for a few more
+	}
+	out = out[:total]
+	prevBucket := -1
+	for i, e := range list {
+		v := &vals[e.slot]
+		out[i] = tnode{next: int32(i + 1), slot: e.slot, hi: v.hi, lo: v.lo, v4: e.v4}
+		if b := int(t.mod.of(e.h)); b != prevBucket {
+			if i == 0 {
+				t.buckets[b] = beforeBegin
+			} else {
+				out[i-1].last = true
+				t.buckets[b] = int32(i - 1)
+			}
+			prevBucket = b
+		}
+	}
+	t.head = noNode
+	if total > 0 {
+		out[total-1].next = noNode
+		out[total-1].last = true
+		t.head = 0
+	}
+	t.nodes = out
+	t.count = int(count)
+	t.nextResize = nextResize
+}
+
+// bulkBuild holds a bulk build's scratch arrays.
+type bulkBuild struct {
+	run   []int32 // by bucket, the run it is in (plus one), 0 for none
+	count []int32 // by run, how many nodes it gets
+	lens  []int32 // by run of the list, its length
+	at    []int32 // by entry, its run
+	out   []bulkEntry
+}
+
+// buckets returns the per-bucket array for size buckets, all 0.
+func (bb *bulkBuild) buckets(size uint64) []int32 {
+	if uint64(cap(bb.run)) < size {
+		bb.run = make([]int32, size)
+	}
+	bb.run = bb.run[:size]
+	clear(bb.run)
+	return bb.run
+}
+
+// output returns an array of n entries for the next list, swapping the
+// old list's array in for the one after (both have room for the whole
+// list).
+func (bb *bulkBuild) output(old []bulkEntry, n int) []bulkEntry {
+	out := bb.out[:n]
+	bb.out = old[:0]
+	return out
+}
+
+// rehash returns the list as a rehash to size buckets orders it.
+func (bb *bulkBuild) rehash(list []bulkEntry, size uint64) []bulkEntry {
+	mod := newModulus(size)
+	run := bb.buckets(size)
+	bb.at = slices.Grow(bb.at[:0], len(list))[:len(list)]
+	counts := bb.count[:0]
+	for i, e := range list {
+		b := mod.of(e.h)
+		r := run[b]
+		if r == 0 {
+			counts = append(counts, 0)
+			r = int32(len(counts))
+			run[b] = r
+		}
+		counts[r-1]++
+		bb.at[i] = r - 1
+	}
+	// Runs newest first: run r ends where the runs after it end, and is
+	// filled from its end, which lists its nodes newest first.
+	end := int32(0)
+	for r := len(counts) - 1; r >= 0; r-- {
+		end += counts[r]
+		counts[r] = end
+	}
+	out := bb.output(list, len(list))
+	for i, e := range list {
+		r := bb.at[i]
+		counts[r]--
+		out[counts[r]] = e
+	}
+	bb.count = counts
+	return out
+}
+
+// addGroup returns the list with the keys of group added, in their order,
+// at a fixed bucket count, size.
+func (bb *bulkBuild) addGroup(list, group []bulkEntry, size uint64) []bulkEntry {
+	mod := newModulus(size)
+	run := bb.buckets(size)
+	// The runs there are, in list order, and their lengths.
+	counts := bb.count[:0]
+	lens := bb.lens[:0]
+	for _, e := range list {
+		b := mod.of(e.h)
+		if r := run[b]; r != 0 {
+			lens[r-1]++
+			continue
+		}
+		counts = append(counts, 0)
+		lens = append(lens, 1)
+		run[b] = int32(len(counts))
+	}
+	old := len(counts)
+	// The group's keys, by run; a bucket with no run starts one.
+	bb.at = slices.Grow(bb.at[:0], len(group))[:len(group)]
+	for i, e := range group {
+		b := mod.of(e.h)
+		r := run[b]
+		if r == 0 {
+			counts = append(counts, 0)
+			r = int32(len(counts))
+			run[b] = r
+		}
+		counts[r-1]++
+		bb.at[i] = r - 1
+	}
+	// New runs first, newest first; then the old ones in order, each with
+	// the group's keys in front. counts[r] becomes the end of run r's
+	// group keys, filled from there down.
+	out := bb.output(list, len(list)+len(group))
+	pos := int32(0)
+	for r := len(counts) - 1; r >= old; r-- {
+		pos += counts[r]
+		counts[r] = pos
+	}
+	src := int32(0)
+	for r := range old {
+		pos += counts[r]
+		counts[r] = pos
+		copy(out[pos:pos+lens[r]], list[src:src+lens[r]])
+		pos += lens[r]
+		src += lens[r]
+	}
+	for i, e := range group {
+		r := bb.at[i]
+		counts[r]--
+		out[counts[r]] = e
+	}
+	bb.count, bb.lens = counts, lens
+	return out
+}
