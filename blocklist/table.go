@@ -660,7 +660,8 @@ func (t *addrTable) insertAll(group []bulkEntry, vals []ip) {
 	}
 	// The list as it is, then after each step: two arrays, in turn.
 	total := t.count + len(group)
-	bb := bulkBuild{out: make([]bulkEntry, 0, total), at: make([]int32, 0, total)}
+	bb := bulkBuild{out: make([]bulkEntry, 0, total), at: make([]int32, 0, total),
+		count: make([]int32, 0, total), gcount: make([]int32, 0, total)}
 	list := make([]bulkEntry, 0, total)
 	for p := t.head; p != noNode; p = t.nodes[p].next {
 		n := &t.nodes[p]
@@ -670,6 +671,7 @@ func (t *addrTable) insertAll(group []bulkEntry, vals []ip) {
 	count, nextResize := uint64(t.count), t.nextResize
 	for done := 0; done < len(group); {
 		// As insert: a rehash, when the next key calls for one.
+		rehash := false
 		if count+1 > nextResize {
 			minBuckets := count + 1
 			if nextResize == 0 {
@@ -677,7 +679,7 @@ func (t *addrTable) insertAll(group []bulkEntry, vals []ip) {
 			}
 			if minBuckets >= size {
 				size = nextBucketCount(size)
-				list = bb.rehash(list, size)
+				rehash = true
 			}
 			nextResize = size
 		}
@@ -686,7 +688,7 @@ func (t *addrTable) insertAll(group []bulkEntry, vals []ip) {
 		if nextResize > count+1 {
 			m = int(min(nextResize-count, uint64(len(group)-done)))
 		}
-		list = bb.addGroup(list, group[done:done+m], size)
+		list = bb.step(list, group[done:done+m], size, rehash)
 		done += m
 		count += uint64(m)
 	}
@@ -730,11 +732,11 @@ func (t *addrTable) insertAll(group []bulkEntry, vals []ip) {
 
 // bulkBuild holds a bulk build's scratch arrays.
 type bulkBuild struct {
-	run   []int32 // by bucket, the run it is in (plus one), 0 for none
-	count []int32 // by run, how many nodes it gets
-	lens  []int32 // by run of the list, its length
-	at    []int32 // by entry, its run
-	out   []bulkEntry
+	run    []int32 // by bucket, the run it is in (plus one), 0 for none
+	count  []int32 // by run, how many of the list's nodes it has
+	gcount []int32 // by run, how many of the group's keys it gets
+	at     []int32 // by entry of the list, then of the group, its run
+	out    []bulkEntry
 }
 
 // buckets returns the per-bucket array for size buckets, all 0.
@@ -747,103 +749,90 @@ func (bb *bulkBuild) buckets(size uint64) []int32 {
 	return bb.run
 }
 
-// output returns an array of n entries for the next list, swapping the
-// old list's array in for the one after (both have room for the whole
-// list).
-func (bb *bulkBuild) output(old []bulkEntry, n int) []bulkEntry {
-	out := bb.out[:n]
-	bb.out = old[:0]
-	return out
-}
-
-// rehash returns the list as a rehash to size buckets orders it.
-func (bb *bulkBuild) rehash(list []bulkEntry, size uint64) []bulkEntry {
+// step returns the list rehashed to size buckets, when rehash is set (the
+// list is then at another bucket count), then with the keys of group
+// added in their order, at size buckets. Runs are numbered in the order
+// they are met: the list's, then those the group starts. The new list has
+// the group's runs, newest first, then the list's: newest first after a
+// rehash, which starts each run where it meets its first node, else in
+// their order. Each run has the group's keys first, newest first, then
+// the list's nodes: after a rehash in the reverse of their order (each
+// went to the front of its run), else in their order.
+func (bb *bulkBuild) step(list, group []bulkEntry, size uint64, rehash bool) []bulkEntry {
 	mod := newModulus(size)
 	run := bb.buckets(size)
-	bb.at = slices.Grow(bb.at[:0], len(list))[:len(list)]
-	counts := bb.count[:0]
+	counts, gcounts := bb.count[:0], bb.gcount[:0]
+	at := bb.at[:len(list)+len(group)]
 	for i, e := range list {
 		b := mod.of(e.h)
 		r := run[b]
 		if r == 0 {
-			counts = append(counts, 0)
+			counts, gcounts = append(counts, 0), append(gcounts, 0)
 			r = int32(len(counts))
 			run[b] = r
 		}
 		counts[r-1]++
-		bb.at[i] = r - 1
-	}
-	// Runs newest first: run r ends where the runs after it end, and is
-	// filled from its end, which lists its nodes newest first.
-	end := int32(0)
-	for r := len(counts) - 1; r >= 0; r-- {
-		end += counts[r]
-		counts[r] = end
-	}
-	out := bb.output(list, len(list))
-	for i, e := range list {
-		r := bb.at[i]
-		counts[r]--
-		out[counts[r]] = e
-	}
-	bb.count = counts
-	return out
-}
-
-// addGroup returns the list with the keys of group added, in their order,
-// at a fixed bucket count, size.
-func (bb *bulkBuild) addGroup(list, group []bulkEntry, size uint64) []bulkEntry {
-	mod := newModulus(size)
-	run := bb.buckets(size)
-	// The runs there are, in list order, and their lengths.
-	counts := bb.count[:0]
-	lens := bb.lens[:0]
-	for _, e := range list {
-		b := mod.of(e.h)
-		if r := run[b]; r != 0 {
-			lens[r-1]++
-			continue
-		}
-		counts = append(counts, 0)
-		lens = append(lens, 1)
-		run[b] = int32(len(counts))
+		at[i] = r - 1
 	}
 	old := len(counts)
-	// The group's keys, by run; a bucket with no run starts one.
-	bb.at = slices.Grow(bb.at[:0], len(group))[:len(group)]
 	for i, e := range group {
 		b := mod.of(e.h)
 		r := run[b]
 		if r == 0 {
-			counts = append(counts, 0)
+			counts, gcounts = append(counts, 0), append(gcounts, 0)
 			r = int32(len(counts))
 			run[b] = r
 		}
-		counts[r-1]++
-		bb.at[i] = r - 1
+		gcounts[r-1]++
+		at[len(list)+i] = r - 1
 	}
-	// New runs first, newest first; then the old ones in order, each with
-	// the group's keys in front. counts[r] becomes the end of run r's
-	// group keys, filled from there down.
-	out := bb.output(list, len(list)+len(group))
+	// Where each run goes: gcounts[r] becomes the end of its group keys,
+	// filled from there down; counts[r] the end of its list nodes, filled
+	// down, after a rehash, else their start, filled up.
 	pos := int32(0)
-	for r := len(counts) - 1; r >= old; r-- {
-		pos += counts[r]
-		counts[r] = pos
+	place := func(r int) {
+		g, c := gcounts[r], counts[r]
+		gcounts[r] = pos + g
+		if rehash {
+			counts[r] = pos + g + c
+		} else {
+			counts[r] = pos + g
+		}
+		pos += g + c
 	}
-	src := int32(0)
-	for r := range old {
-		pos += counts[r]
-		counts[r] = pos
-		copy(out[pos:pos+lens[r]], list[src:src+lens[r]])
-		pos += lens[r]
-		src += lens[r]
+	for r := len(counts) - 1; r >= old; r-- {
+		place(r)
+	}
+	if rehash {
+		for r := old - 1; r >= 0; r-- {
+			place(r)
+		}
+	} else {
+		for r := range old {
+			place(r)
+		}
+	}
+	out := bb.out[:len(list)+len(group)]
+	if rehash {
+		for i, e := range list {
+			r := at[i]
+			counts[r]--
+			out[counts[r]] = e
+		}
+	} else {
+		for i, e := range list {
+			r := at[i]
+			out[counts[r]] = e
+			counts[r]++
+		}
 	}
 	for i, e := range group {
-		r := bb.at[i]
-		counts[r]--
-		out[counts[r]] = e
+		r := at[len(list)+i]
+		gcounts[r]--
+		out[gcounts[r]] = e
 	}
-	bb.count, bb.lens = counts, lens
+	bb.count, bb.gcount = counts, gcounts
+	// The old list's array takes the next step's list.
+	bb.out = list[:0]
 	return out
 }
