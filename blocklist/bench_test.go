@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"path/filepath"
 	"runtime"
 	"testing"
 )
@@ -299,6 +300,19 @@ func BenchmarkBatchParseFile(b *testing.B) {
 	for b.Loop() {
 		var bt Batch
 		if _, err := bt.ParseFile(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkWriteFile writes the rule file of 100,000 rules added by
+// `block import`, synced, as Update does.
+func BenchmarkWriteFile(b *testing.B) {
+	bl := New()
+	bl.AddBatch(importBatch(b, 100000))
+	path := filepath.Join(b.TempDir(), "rules.json")
+	for b.Loop() {
+		if err := WriteFile(path, bl); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -719,6 +719,10 @@ func FormatRules(rules []string) []byte {
 	return buf.Bytes()
 }
 
+// writebackChunk is how much of a rule file is written before the disk is
+// asked to start writing it.
+const writebackChunk = 512 << 10
+
 // WriteFile writes b's rules to path atomically: to a new file in the same
 // folder, synced, then renamed over path, and the folder synced, so that a
 // reader sees the old rules or the new ones and a crash loses neither. A
@@ -783,12 +787,17 @@ func writeAtomic(path, real string, b *BlockList) error {
 	// that would make it too large stop the writing, and are counted on
 	// to say by how much.
 	var werr error
-	var written int64
+	var written, queued int64
 	size := b.formatTo(func(chunk []byte) bool {
 		if written += int64(len(chunk)); written > maxFileSize {
 			return false
 		}
 		_, werr = f.Write(chunk)
+		if written-queued >= writebackChunk {
+			// The disk writes what is written while the rest is.
+			startWriteback(f, queued, written-queued)
+			queued = written
+		}
 		return werr == nil
 	})
 	if size > maxFileSize {
