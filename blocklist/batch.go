@@ -14,6 +14,7 @@ type Batch struct {
 	blocks  [][]crule
 	n       int
 	scratch []byte
+	spare   []byte // memory given up by the caller (Recycle)
 }
 
 // batchBlock is how many rules a block of a Batch holds.
@@ -50,6 +51,12 @@ func (bt *Batch) Append(other *Batch) {
 	bt.n += other.n
 	*other = Batch{}
 }
+
+// Recycle gives the batch memory that the caller is done with (the file
+// the rules were read from, say): AddBatch may take it for the text of
+// the rule file to write, rather than ask the system for more. The caller
+// must not use buf again.
+func (bt *Batch) Recycle(buf []byte) { bt.spare = buf[:0] }
 
 // Len returns the number of rules in the batch.
 func (bt *Batch) Len() int { return bt.n }
@@ -88,6 +95,8 @@ func (b *BlockList) AddBatch(bt *Batch) {
 		pf := &preformat{done: make(chan struct{})}
 		added := make(chan struct{})
 		deduped := make(chan []ip, 1)
+		spare := bt.spare
+		bt.spare = nil
 		go func() {
 			defer close(pf.done)
 			subnets, ranges := b.subnets, b.ranges
@@ -103,8 +112,8 @@ func (b *BlockList) AddBatch(bt *Batch) {
 			}
 			b.subnets, b.ranges = subnets, ranges
 			close(added)
-			pf.formatTail(subnets, ranges)
-			pf.formatAddresses(<-deduped)
+			spare = pf.formatTail(subnets, ranges, spare)
+			pf.formatAddresses(<-deduped, spare)
 		}()
 		b.addAddresses(bt, na, func() { deduped <- b.vals })
 		<-added

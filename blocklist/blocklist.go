@@ -265,24 +265,43 @@ type preformat struct {
 // that much is allocated, and only what is written is touched.
 const maxRuleText = 5 + 1 + 12 + 39 + 1 + 39 + 1
 
-// formatTail formats the subnets and ranges.
-func (pf *preformat) formatTail(subnets, ranges []crule) {
-	out := make([]byte, 0, (len(subnets)+len(ranges))*maxRuleText)
+// formatTail formats the subnets and ranges, in spare if it has room,
+// and returns what is left of spare.
+func (pf *preformat) formatTail(subnets, ranges []crule, spare []byte) []byte {
+	// Rather than outgrow spare, which copies, a new array that takes the
+	// longest rules; a rule takes half that on average.
+	out := spare[:0]
+	if most := (len(subnets) + len(ranges)) * maxRuleText; cap(out) < most/2 {
+		out = make([]byte, 0, most)
+	}
 	for _, list := range [][]crule{subnets, ranges} {
 		for _, c := range slices.Backward(list) {
 			// A rule string holds nothing JSON escapes.
 			out = append(c.appendString(append(out, ",\n  \""...)), '"')
 		}
 	}
-	pf.tail = out
+	pf.tail = out[:len(out):len(out)]
+	return out[len(out):len(out)]
 }
 
 // maxAddressText is the most an address rule takes in a rule file.
 const maxAddressText = 5 + 1 + 14 + 39 + 1
 
-// formatAddresses formats the address rule of every slot.
-func (pf *preformat) formatAddresses(vals []ip) {
-	out := make([]byte, 0, len(vals)*maxAddressText)
+// formatAddresses formats the address rule of every slot, in spare if it
+// has room.
+func (pf *preformat) formatAddresses(vals []ip, spare []byte) {
+	most := 0
+	for _, v := range vals {
+		if v.v4 {
+			most += maxAddressText - 39 + 15
+		} else {
+			most += maxAddressText
+		}
+	}
+	out := spare[:0]
+	if cap(out) < most {
+		out = make([]byte, 0, most)
+	}
 	end := make([]int32, len(vals))
 	for s, v := range vals {
 		out = append(newRule(AddressRule, v, ip{}, 0).appendString(append(out, ",\n  \""...)), '"')

@@ -343,3 +343,31 @@ func TestChangesAfterBatch(t *testing.T) {
 		}
 	}
 }
+
+// TestRecycle gives a batch memory to reuse, too little or plenty, full of
+// old bytes: the rule file is the same.
+func TestRecycle(t *testing.T) {
+	rules := benchRules(5000, 23)
+	want := New()
+	for _, r := range rules {
+		want.Add(r) //nolint:errcheck // valid
+	}
+	for _, n := range []int{0, 10, 100000, 180000, 1 << 20} {
+		var bt Batch
+		for _, r := range rules {
+			if err := bt.ParseRule([]byte(r.String()), ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		spare := make([]byte, n)
+		for i := range spare {
+			spare[i] = 'x'
+		}
+		bt.Recycle(spare)
+		got := New()
+		got.AddBatch(&bt)
+		if g, w := Format(got), Format(want); string(g) != string(w) {
+			t.Errorf("%d bytes to reuse: rule files differ (%d and %d bytes)", n, len(g), len(w))
+		}
+	}
+}

@@ -163,6 +163,9 @@ func parseImportFile(name string, f *os.File, family string) (*blocklist.Batch, 
 		// A file that grew meanwhile is read on, as a stream.
 		var c [1]byte
 		if k, _ := f.Read(c[:]); k == 0 {
+			// The rules hold nothing of data: its memory can take the
+			// text of the rule file to write.
+			rules.Recycle(data)
 			return rules, nil
 		}
 		f.Seek(0, io.SeekStart) //nolint:errcheck // then read from the start, as a stream
