@@ -17,6 +17,10 @@ type Batch struct {
 	spare   []byte // memory given up by the caller (Recycle)
 }
 
+// concurrentBatchMin is the fewest rules for which AddBatch works on two
+// cores.
+const concurrentBatchMin = 4 * bulkMin
+
 // batchBlock is how many rules a block of a Batch holds.
 const batchBlock = 4096
 
@@ -66,16 +70,7 @@ func (b *BlockList) AddBatch(bt *Batch) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.dropFormatted()
-	// Room for all of them at once, rather than slices that double again
-	// and again (the capacity changes no order: Node's table grows as it
-	// would).
-	var na, ns, nr int
-	for _, block := range bt.blocks {
-		a, s, r := countKinds(block)
-		na, ns, nr = na+a, ns+s, nr+r
-	}
 	b.unlist()
-	b.vals = slices.Grow(b.vals, na)
 	// A batch at least as large as the rules already indexed is indexed
 	// with them, from scratch, when a check needs it: nothing is kept for
 	// the index meanwhile (a rule file written by import is never checked
@@ -84,14 +79,16 @@ func (b *BlockList) AddBatch(bt *Batch) {
 		b.full = true
 		b.pending.reset()
 	}
-	if b.full && na >= bulkMin && ns+nr >= bulkMin && runtime.GOMAXPROCS(0) > 1 {
-		// Many rules of each kind, the index to build from scratch: the
-		// subnets and ranges are added on another core, and the rules
-		// formatted there as a rule file lists them (what writing the
-		// rules back needs next), while this one adds the addresses to
-		// Node's table.
-		b.subnets = slices.Grow(b.subnets, ns)
-		b.ranges = slices.Grow(b.ranges, nr)
+	if b.full && bt.n >= concurrentBatchMin && runtime.GOMAXPROCS(0) > 1 {
+		// A large batch, the index to build from scratch: the subnets and
+		// ranges are added on another core, and the rules formatted there
+		// as a rule file lists them (what writing the rules back needs
+		// next), while this one adds the addresses to Node's table. Room
+		// for every rule of the batch in each list: the memory is touched
+		// only as rules are added.
+		b.vals = slices.Grow(b.vals, bt.n)
+		b.subnets = slices.Grow(b.subnets, bt.n)
+		b.ranges = slices.Grow(b.ranges, bt.n)
 		pf := &preformat{done: make(chan struct{})}
 		added := make(chan struct{})
 		deduped := make(chan []ip, 1)
@@ -115,12 +112,21 @@ func (b *BlockList) AddBatch(bt *Batch) {
 			spare = pf.formatTail(subnets, ranges, spare)
 			pf.formatAddresses(<-deduped, spare)
 		}()
-		b.addAddresses(bt, na, func() { deduped <- b.vals })
+		b.addAddresses(bt, bt.n/2, func() { deduped <- b.vals })
 		<-added
 		b.pre = pf
 		b.idx.Store(nil)
 		return
 	}
+	// Room for all of them at once, rather than slices that double again
+	// and again (the capacity changes no order: Node's table grows as it
+	// would).
+	var na, ns, nr int
+	for _, block := range bt.blocks {
+		a, s, r := countKinds(block)
+		na, ns, nr = na+a, ns+s, nr+r
+	}
+	b.vals = slices.Grow(b.vals, na)
 	if na >= bulkMin {
 		b.addAddresses(bt, na, nil)
 		b.subnets = slices.Grow(b.subnets, ns)

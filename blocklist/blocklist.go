@@ -191,20 +191,15 @@ func (b *BlockList) addRule(c crule) {
 	}
 }
 
-// addAddresses adds the na address rules of a batch, as addRule adds
-// each, with their new keys added to the table at once (insertAll); b.mu
-// is held and b is unlisted. It touches only the address rules' fields.
-// deduped, when not nil, is called once b.vals is final, before the keys
-// go into the table.
-func (b *BlockList) addAddresses(bt *Batch, na int, deduped func()) {
+// addAddresses adds the address rules of a batch, as addRule adds each,
+// with their new keys added to the table at once (insertAll); b.mu is held
+// and b is unlisted. It touches only the address rules' fields. hint is
+// about how many address rules there are. deduped, when not nil, is
+// called once b.vals is final, before the keys go into the table.
+func (b *BlockList) addAddresses(bt *Batch, hint int, deduped func()) {
 	t := b.table()
-	// The addresses the batch adds, by slot (plus one; 0 is a free place):
-	// open addressing in a power of two of places, at most half full. An
-	// address already in the table is found there.
-	size := 1 << bits.Len(uint(na+na/2))
-	set := make([]int32, size)
-	shift := 64 - bits.Len(uint(size-1))
-	group := make([]bulkEntry, 0, 2*na)
+	set := newSlotSet(hint)
+	group := make([]bulkEntry, 0, 2*hint)
 	for _, block := range bt.blocks {
 		for i := range block {
 			if block[i].kind != AddressRule {
@@ -213,32 +208,23 @@ func (b *BlockList) addAddresses(bt *Batch, na int, deduped func()) {
 			v := block[i].start()
 			first, second, two := ruleKeys(v)
 			if t.count > 0 {
+				// An address already in the table is found there.
 				if prev := t.findBefore(first, keyHash(first)); prev != noNode {
 					b.vals[t.nodes[t.nextOf(prev)].slot] = v
 					continue
 				}
 			}
-			// Either form of an address is the same place.
-			h := (v.hi*0x9e3779b97f4a7c15 ^ v.lo) * 0xbf58476d1ce4e5b9
-			j := h >> shift
-			for {
-				s := set[j]
-				if s == 0 {
-					slot := int32(len(b.vals))
-					set[j] = slot + 1
-					b.vals = append(b.vals, v)
-					b.naddr++
-					group = append(group, bulkKey(first, slot))
-					if two {
-						group = append(group, bulkKey(second, slot))
-					}
-					break
-				}
-				if w := &b.vals[s-1]; w.hi == v.hi && w.lo == v.lo {
-					*w = v
-					break
-				}
-				j = (j + 1) & uint64(size-1)
+			if s := set.find(v, b.vals); s >= 0 {
+				b.vals[s] = v
+				continue
+			}
+			slot := int32(len(b.vals))
+			b.vals = append(b.vals, v)
+			set.add(slot, b.vals)
+			b.naddr++
+			group = append(group, bulkKey(first, slot))
+			if two {
+				group = append(group, bulkKey(second, slot))
 			}
 		}
 	}
@@ -246,6 +232,68 @@ func (b *BlockList) addAddresses(bt *Batch, na int, deduped func()) {
 		deduped()
 	}
 	t.insertAll(group, b.vals)
+}
+
+// slotSet is a set of address rules by slot, either form of an address
+// being the same: open addressing in a power of two of places, at most
+// half full, each the slot plus one, 0 for a free place.
+type slotSet struct {
+	places []int32
+	shift  uint
+	n      int
+}
+
+func newSlotSet(hint int) *slotSet {
+	s := &slotSet{}
+	s.resize(1 << bits.Len(uint(max(hint+hint/2, 64))))
+	return s
+}
+
+func (s *slotSet) resize(size int) {
+	s.places = make([]int32, size)
+	s.shift = uint(64 - bits.Len(uint(size-1)))
+}
+
+func (s *slotSet) place(v ip) uint64 {
+	return (v.hi*0x9e3779b97f4a7c15 ^ v.lo) * 0xbf58476d1ce4e5b9 >> s.shift
+}
+
+// find returns the slot of address v in the set, or -1.
+func (s *slotSet) find(v ip, vals []ip) int32 {
+	mask := uint64(len(s.places) - 1)
+	for j := s.place(v); ; j = (j + 1) & mask {
+		p := s.places[j]
+		if p == 0 {
+			return -1
+		}
+		if w := &vals[p-1]; w.hi == v.hi && w.lo == v.lo {
+			return p - 1
+		}
+	}
+}
+
+// add puts slot, whose address is not in the set, in it.
+func (s *slotSet) add(slot int32, vals []ip) {
+	if 2*(s.n+1) > len(s.places) {
+		old := s.places
+		s.resize(2 * len(old))
+		for _, p := range old {
+			if p != 0 {
+				s.put(p, vals)
+			}
+		}
+	}
+	s.put(slot+1, vals)
+	s.n++
+}
+
+func (s *slotSet) put(p int32, vals []ip) {
+	mask := uint64(len(s.places) - 1)
+	j := s.place(vals[p-1])
+	for s.places[j] != 0 {
+		j = (j + 1) & mask
+	}
+	s.places[j] = p
 }
 
 // preformat is the text of a rule file's rules, formatted on another core
