@@ -329,7 +329,7 @@ func (pf *preformat) formatTail(subnets, ranges []crule, spare []byte) []byte {
 		}
 	}
 	pf.tail = out[:len(out):len(out)]
-	return out[len(out):len(out)]
+	return out[len(out):]
 }
 
 // maxAddressText is the most an address rule takes in a rule file.
