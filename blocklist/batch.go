@@ -17,6 +17,18 @@ type Batch struct {
 	spare   []byte // memory given up by the caller (Recycle)
 }
 
+// withRoom returns s with room for n more elements, as slices.Grow does,
+// but without writing to that room: memory the system has not handed over
+// yet is not asked for before it is used.
+func withRoom[E any](s []E, n int) []E {
+	if cap(s)-len(s) >= n {
+		return s
+	}
+	t := make([]E, len(s), len(s)+n)
+	copy(t, s)
+	return t
+}
+
 // concurrentBatchMin is the fewest rules for which AddBatch works on two
 // cores.
 const concurrentBatchMin = 4 * bulkMin
@@ -86,9 +98,9 @@ func (b *BlockList) AddBatch(bt *Batch) {
 		// next), while this one adds the addresses to Node's table. Room
 		// for every rule of the batch in each list: the memory is touched
 		// only as rules are added.
-		b.vals = slices.Grow(b.vals, bt.n)
-		b.subnets = slices.Grow(b.subnets, bt.n)
-		b.ranges = slices.Grow(b.ranges, bt.n)
+		b.vals = withRoom(b.vals, bt.n)
+		b.subnets = withRoom(b.subnets, bt.n)
+		b.ranges = withRoom(b.ranges, bt.n)
 		pf := &preformat{done: make(chan struct{})}
 		added := make(chan struct{})
 		deduped := make(chan []ip, 1)
