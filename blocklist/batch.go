@@ -92,40 +92,37 @@ func (b *BlockList) AddBatch(bt *Batch) {
 		b.pending.reset()
 	}
 	if b.full && bt.n >= concurrentBatchMin && runtime.GOMAXPROCS(0) > 1 {
-		// A large batch, the index to build from scratch: the subnets and
-		// ranges are added on another core, and the rules formatted there
-		// as a rule file lists them (what writing the rules back needs
-		// next), while this one adds the addresses to Node's table. Room
-		// for every rule of the batch in each list: the memory is touched
-		// only as rules are added.
+		// A large batch, the index to build from scratch: the rules are
+		// formatted on another core as a rule file lists them (what
+		// writing the rules back needs next), while this one adds them.
+		// Room for every rule of the batch in each list: the memory is
+		// touched only as rules are added.
 		b.vals = withRoom(b.vals, bt.n)
 		b.subnets = withRoom(b.subnets, bt.n)
 		b.ranges = withRoom(b.ranges, bt.n)
 		pf := &preformat{done: make(chan struct{})}
-		added := make(chan struct{})
 		deduped := make(chan []ip, 1)
+		// The rules there were: what is appended to them after is not
+		// theirs, and they do not change.
+		oldSubnets, oldRanges := b.subnets, b.ranges
 		spare := bt.spare
 		bt.spare = nil
 		go func() {
 			defer close(pf.done)
-			subnets, ranges := b.subnets, b.ranges
-			for _, block := range bt.blocks {
-				for _, c := range block {
-					switch c.kind {
-					case RangeRule:
-						ranges = append(ranges, c)
-					case SubnetRule:
-						subnets = append(subnets, c)
-					}
-				}
-			}
-			b.subnets, b.ranges = subnets, ranges
-			close(added)
-			spare = pf.formatTail(subnets, ranges, spare)
+			spare = pf.formatTail(bt, oldSubnets, oldRanges, spare)
 			pf.formatAddresses(<-deduped, spare)
 		}()
 		b.addAddresses(bt, bt.n/2, func() { deduped <- b.vals })
-		<-added
+		for _, block := range bt.blocks {
+			for _, c := range block {
+				switch c.kind {
+				case RangeRule:
+					b.ranges = append(b.ranges, c)
+				case SubnetRule:
+					b.subnets = append(b.subnets, c)
+				}
+			}
+		}
 		b.pre = pf
 		b.idx.Store(nil)
 		return

@@ -313,18 +313,31 @@ type preformat struct {
 // that much is allocated, and only what is written is touched.
 const maxRuleText = 5 + 1 + 12 + 39 + 1 + 39 + 1
 
-// formatTail formats the subnets and ranges, in spare if it has room,
-// and returns what is left of spare.
-func (pf *preformat) formatTail(subnets, ranges []crule, spare []byte) []byte {
+// formatTail formats the subnets and ranges of a rule list that had
+// subnets and ranges, then the rules of batch bt added, in spare if it
+// has room, and returns what is left of spare.
+func (pf *preformat) formatTail(bt *Batch, subnets, ranges []crule, spare []byte) []byte {
 	// Rather than outgrow spare, which copies, a new array that takes the
 	// longest rules; a rule takes half that on average.
 	out := spare[:0]
-	if most := (len(subnets) + len(ranges)) * maxRuleText; cap(out) < most/2 {
+	if most := (bt.n + len(subnets) + len(ranges)) * maxRuleText; cap(out) < most/2 {
 		out = make([]byte, 0, most)
 	}
-	for _, list := range [][]crule{subnets, ranges} {
-		for _, c := range slices.Backward(list) {
-			// A rule string holds nothing JSON escapes.
+	// Newest first: the batch's, last first, then those there were.
+	for _, kind := range []RuleKind{SubnetRule, RangeRule} {
+		for _, block := range slices.Backward(bt.blocks) {
+			for _, c := range slices.Backward(block) {
+				if c.kind == kind {
+					// A rule string holds nothing JSON escapes.
+					out = append(c.appendString(append(out, ",\n  \""...)), '"')
+				}
+			}
+		}
+		old := subnets
+		if kind == RangeRule {
+			old = ranges
+		}
+		for _, c := range slices.Backward(old) {
 			out = append(c.appendString(append(out, ",\n  \""...)), '"')
 		}
 	}
