@@ -371,3 +371,26 @@ func TestRecycle(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkPreformat formats the rules of 100,000 benchRules as AddBatch
+// does on its second core: subnets and ranges straight from the batch,
+// then the address rules by slot.
+func BenchmarkPreformat(b *testing.B) {
+	bt := importBatch(b, 100000)
+	bl := New()
+	bl.AddBatch(bt)
+	vals := bl.vals
+	spare := make([]byte, 8<<20)
+	b.Run("tail", func(b *testing.B) {
+		for b.Loop() {
+			var pf preformat
+			pf.formatTail(bt, nil, nil, spare)
+		}
+	})
+	b.Run("addresses", func(b *testing.B) {
+		for b.Loop() {
+			var pf preformat
+			pf.formatAddresses(vals, spare)
+		}
+	})
+}
