@@ -101,7 +101,6 @@ func (b *BlockList) AddBatch(bt *Batch) {
 		b.subnets = withRoom(b.subnets, bt.n)
 		b.ranges = withRoom(b.ranges, bt.n)
 		pf := &preformat{done: make(chan struct{})}
-		deduped := make(chan []ip, 1)
 		// The rules there were: what is appended to them after is not
 		// theirs, and they do not change.
 		oldSubnets, oldRanges := b.subnets, b.ranges
@@ -109,10 +108,9 @@ func (b *BlockList) AddBatch(bt *Batch) {
 		bt.spare = nil
 		go func() {
 			defer close(pf.done)
-			spare = pf.formatTail(bt, oldSubnets, oldRanges, spare)
-			pf.formatAddresses(<-deduped, spare)
+			pf.formatTail(bt, oldSubnets, oldRanges, spare)
 		}()
-		b.addAddresses(bt, bt.n/2, func() { deduped <- b.vals })
+		b.addAddresses(bt, bt.n/2)
 		for _, block := range bt.blocks {
 			for _, c := range block {
 				switch c.kind {
@@ -137,7 +135,7 @@ func (b *BlockList) AddBatch(bt *Batch) {
 	}
 	b.vals = slices.Grow(b.vals, na)
 	if na >= bulkMin {
-		b.addAddresses(bt, na, nil)
+		b.addAddresses(bt, na)
 		b.subnets = slices.Grow(b.subnets, ns)
 		b.ranges = slices.Grow(b.ranges, nr)
 		if !b.full {

@@ -194,9 +194,8 @@ func (b *BlockList) addRule(c crule) {
 // addAddresses adds the address rules of a batch, as addRule adds each,
 // with their new keys added to the table at once (insertAll); b.mu is held
 // and b is unlisted. It touches only the address rules' fields. hint is
-// about how many address rules there are. deduped, when not nil, is
-// called once b.vals is final, before the keys go into the table.
-func (b *BlockList) addAddresses(bt *Batch, hint int, deduped func()) {
+// about how many address rules there are.
+func (b *BlockList) addAddresses(bt *Batch, hint int) {
 	t := b.table()
 	set := newSlotSet(hint)
 	group := make([]bulkEntry, 0, 2*hint)
@@ -227,9 +226,6 @@ func (b *BlockList) addAddresses(bt *Batch, hint int, deduped func()) {
 				group = append(group, bulkKey(second, slot))
 			}
 		}
-	}
-	if deduped != nil {
-		deduped()
 	}
 	t.insertAll(group, b.vals)
 }
@@ -296,16 +292,14 @@ func (s *slotSet) put(p int32, vals []ip) {
 	s.places[j] = p
 }
 
-// preformat is the text of a rule file's rules, formatted on another core
-// by AddBatch while Node's table is built, ready for formatTo: the
-// address rules by slot, in any order, and the subnets and ranges as
-// they follow the addresses. Each rule's text is ",\n  " and the quoted
-// rule string.
+// preformat is the text of a rule file's subnets and ranges, as they
+// follow the addresses, formatted on another core by AddBatch while
+// Node's table is built, ready for formatTo. Each rule's text is ",\n  "
+// and the quoted rule string.
 type preformat struct {
-	done    chan struct{} // closed once the texts are complete
-	addrs   []byte        // the address rules, slot after slot
-	addrEnd []int32       // by slot, where its text in addrs ends
-	tail    []byte        // every subnet, then every range, newest first
+	done  chan struct{} // closed once the text is complete
+	tail  []byte        // every subnet, then every range, newest first
+	spare []byte        // memory after the text, free for formatTo
 }
 
 // maxRuleText is the most a rule takes in a rule file: ",\n  " and a
@@ -313,10 +307,13 @@ type preformat struct {
 // that much is allocated, and only what is written is touched.
 const maxRuleText = 5 + 1 + 12 + 39 + 1 + 39 + 1
 
+// maxAddressText is the most an address rule takes in a rule file.
+const maxAddressText = 5 + 1 + 14 + 39 + 1
+
 // formatTail formats the subnets and ranges of a rule list that had
 // subnets and ranges, then the rules of batch bt added, in spare if it
-// has room, and returns what is left of spare.
-func (pf *preformat) formatTail(bt *Batch, subnets, ranges []crule, spare []byte) []byte {
+// has room.
+func (pf *preformat) formatTail(bt *Batch, subnets, ranges []crule, spare []byte) {
 	// Rather than outgrow spare, which copies, a new array that takes the
 	// longest rules; a rule takes half that on average.
 	out := spare[:0]
@@ -342,42 +339,7 @@ func (pf *preformat) formatTail(bt *Batch, subnets, ranges []crule, spare []byte
 		}
 	}
 	pf.tail = out[:len(out):len(out)]
-	return out[len(out):]
-}
-
-// maxAddressText is the most an address rule takes in a rule file.
-const maxAddressText = 5 + 1 + 14 + 39 + 1
-
-// formatAddresses formats the address rule of every slot, in spare if it
-// has room.
-func (pf *preformat) formatAddresses(vals []ip, spare []byte) {
-	most := 0
-	for _, v := range vals {
-		if v.v4 {
-			most += maxAddressText - 39 + 15
-		} else {
-			most += maxAddressText
-		}
-	}
-	out := spare[:0]
-	if cap(out) < most {
-		out = make([]byte, 0, most)
-	}
-	end := make([]int32, len(vals))
-	for s, v := range vals {
-		out = append(newRule(AddressRule, v, ip{}, 0).appendString(append(out, ",\n  \""...)), '"')
-		end[s] = int32(len(out))
-	}
-	pf.addrs, pf.addrEnd = out, end
-}
-
-// address returns the text of slot s's address rule.
-func (pf *preformat) address(s int32) []byte {
-	start := int32(0)
-	if s > 0 {
-		start = pf.addrEnd[s-1]
-	}
-	return pf.addrs[start:pf.addrEnd[s]]
+	pf.spare = out[len(out):]
 }
 
 // dropFormatted waits for the rules being formatted, if they are, and

@@ -599,10 +599,10 @@ const parallelFormatMin = 16384
 // formatTo formats the rule file for b's rules (see Format) in pieces of
 // about formatChunk bytes, handing each to emit, which may keep it only
 // for the call and returns false to stop. It returns the size of the
-// whole file, counted on when emit stops. Rules that AddBatch formatted
-// already (b.pre) are copied in listing order. Otherwise the first half
-// of a large file is formatted in one buffer, a piece at a time, while a
-// goroutine formats the second half whole.
+// whole file, counted on when emit stops. The first half of a large file
+// is formatted in one buffer, a piece at a time, while a goroutine formats
+// the second half whole; subnets and ranges that AddBatch formatted
+// already (b.pre) are taken as they are.
 func (b *BlockList) formatTo(emit func(chunk []byte) bool) int64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -636,33 +636,29 @@ func (b *BlockList) formatTo(emit func(chunk []byte) bool) int64 {
 			rest = rest[k:]
 		}
 	}
-	buf := make([]byte, 0, formatChunk+256)
-	if pf := b.pre; pf != nil {
-		<-pf.done
-		for _, s := range order {
-			buf = append(buf, pf.address(s)...)
-			if len(buf) >= formatChunk {
-				put(buf)
-				buf = buf[:0]
-			}
-		}
-		if len(buf) > 0 {
-			put(buf)
-		}
-		putAll(pf.tail)
-		put([]byte("\n]\n"))
-		return size
+	// The rules formatted here: all of them, or the addresses when the
+	// subnets and ranges were formatted already.
+	end := n
+	if b.pre != nil {
+		end = len(order)
 	}
-	half := n
+	half := end
 	var second chan []byte
-	if n >= parallelFormatMin && runtime.GOMAXPROCS(0) > 1 {
-		half = n / 2
+	if end >= parallelFormatMin && runtime.GOMAXPROCS(0) > 1 {
+		half = end / 2
 		second = make(chan []byte, 1)
 		go func() {
-			out := make([]byte, 0, (n-half)*maxRuleText)
-			second <- b.appendRules(out, order, half, n)
+			out := make([]byte, 0, (end-half)*maxRuleText)
+			if pf := b.pre; pf != nil {
+				<-pf.done // its spare memory is free once it is done
+				if cap(pf.spare) >= (end-half)*maxAddressText {
+					out = pf.spare[:0]
+				}
+			}
+			second <- b.appendRules(out, order, half, end)
 		}()
 	}
+	buf := make([]byte, 0, formatChunk+256)
 	for i := 0; i < half; {
 		j := min(i+formatChunk/64, half)
 		buf = b.appendRules(buf[:0], order, i, j)
@@ -671,6 +667,10 @@ func (b *BlockList) formatTo(emit func(chunk []byte) bool) int64 {
 	}
 	if second != nil {
 		putAll(<-second)
+	}
+	if pf := b.pre; pf != nil {
+		<-pf.done
+		putAll(pf.tail)
 	}
 	put([]byte("\n]\n"))
 	return size
