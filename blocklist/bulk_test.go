@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"runtime"
 	"slices"
 	"testing"
 )
@@ -165,10 +166,23 @@ func TestInsertAll(t *testing.T) {
 
 // TestAddBatchAsAdd checks that a batch adds rules as Add adds them one at
 // a time: the same listing and the same rule file, with addresses added
-// twice in either form, into empty lists and lists read from a file.
+// twice in either form, into empty lists and lists read from a file
+// (with fewer rules than the batch, or more: then the index is kept
+// up to date rule by rule), on two cores or one.
 func TestAddBatchAsAdd(t *testing.T) {
+	for _, procs := range []int{0, 1} {
+		t.Run(fmt.Sprintf("procs=%d", procs), func(t *testing.T) {
+			if procs > 0 {
+				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+			}
+			testAddBatchAsAdd(t)
+		})
+	}
+}
+
+func testAddBatchAsAdd(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	for round := range 24 {
+	for round := range 36 {
 		n := []int{100, 2000, 20000}[round%3]
 		var bt Batch
 		var rules []Rule
@@ -190,11 +204,17 @@ func TestAddBatchAsAdd(t *testing.T) {
 		}
 		base := func() *BlockList {
 			b := New()
-			if round%2 == 1 {
-				// Some of the same rules, read from a rule file.
+			if round/3%3 != 0 {
+				// Some of the same rules, read from a rule file; and,
+				// one time in two, more rules than the batch.
 				old := New()
 				for _, rule := range rules[:len(rules)/3] {
 					old.Add(rule) //nolint:errcheck // valid
+				}
+				if round/3%3 == 2 {
+					for _, rule := range benchRules(3*len(rules), uint64(1000+round)) {
+						old.Add(rule) //nolint:errcheck // valid
+					}
 				}
 				var err error
 				if b, err = Parse(Format(old)); err != nil {
