@@ -60,12 +60,16 @@ const (
 func userData(kind uint64, n int) uint64    { return kind<<56 | uint64(uint32(n)) }
 func splitUserData(ud uint64) (uint64, int) { return ud >> 56, int(uint32(ud)) }
 
-// Ring sizes.
+// Ring sizes. The entry counts are variables for the tests, which run
+// loops on rings too small for their load.
+var (
+	uringSQEntries uint32 = 1024
+	uringCQEntries uint32 = 8192
+)
+
 const (
-	uringSQEntries = 1024
-	uringCQEntries = 8192
-	uringBufCount  = 128      // provided buffers per loop (a power of two)
-	uringBufSize   = 16 << 10 // bytes each
+	uringBufCount = 128      // provided buffers per loop (a power of two)
+	uringBufSize  = 16 << 10 // bytes each
 )
 
 // uringSlot flags.
@@ -368,17 +372,23 @@ func (l *uringLoop) acceptsDone() bool {
 }
 
 // sqe returns a free submission entry, submitting what is queued when
-// the ring is full.
+// the ring is full. A kernel that holds completions the completion ring
+// had no room for may refuse submissions (EBUSY) until they are moved
+// into the ring: entering to get events (none awaited) moves them, into
+// the room that reap gives back completion by completion.
 func (l *uringLoop) sqe() *uringSQE {
 	for {
 		if s := l.ring.sqe(); s != nil {
 			return s
 		}
 		if err := l.ring.enter(false); err != nil {
-			// The kernel took nothing: wait a moment for it to
-			// consume (it cannot, without entering; enter again).
 			runtime.Gosched()
+			continue
 		}
+		if s := l.ring.sqe(); s != nil {
+			return s
+		}
+		l.ring.flush()
 	}
 }
 
@@ -479,6 +489,9 @@ func (l *uringLoop) reap() {
 		}
 		for ; head != tail; head++ {
 			c := *l.ring.cqe(head)
+			// Its slot is free for the kernel from now: a full
+			// submission ring met while handling it may need it.
+			l.ring.cqAdvance(head + 1)
 			kind, n := splitUserData(c.userData)
 			switch kind {
 			case udRecv:
@@ -501,7 +514,6 @@ func (l *uringLoop) reap() {
 				}
 			}
 		}
-		l.ring.cqAdvance(tail)
 	}
 }
 
