@@ -147,6 +147,8 @@ type uringLoop struct {
 	// the loop (reactorConn.Close), for the loop to close.
 	closeMu   sync.Mutex
 	closeReqs []*reactorConn
+	// adopts are connections the reactor's feed handed to this loop.
+	adopts adoptQueue
 	// counts not yet added to r.stats
 	loopCounts
 }
@@ -332,6 +334,9 @@ func (l *uringLoop) run(ready chan<- error) {
 		}
 	}
 	l.flushStats(l.r.stats)
+	for _, a := range l.adopts.take(true) {
+		l.r.refuseFed(a)
+	}
 	l.teardown()
 }
 
@@ -530,6 +535,13 @@ func (l *uringLoop) onWake() {
 			l.closeConn(fd, nil)
 		}
 	}
+	for _, a := range l.adopts.take(false) {
+		if l.rt.state.Load() != reactorRunning {
+			l.r.refuseFed(a)
+			continue
+		}
+		l.newConn(a.fd, fedListener(a.fd), a.id)
+	}
 	state := l.rt.state.Load()
 	if state != reactorRunning {
 		l.stopAccepting()
@@ -584,7 +596,7 @@ func (l *uringLoop) onAccept(i int, res int32, flags uint32) {
 			unix.Close(fd)
 		} else {
 			l.backoff.Reset()
-			l.newConn(fd, ul.ln)
+			l.newConn(fd, ul.ln, 0)
 		}
 	} else if !l.stopped && !ul.gone {
 		err := os.NewSyscallError("accept", syscall.Errno(-res))
@@ -644,10 +656,10 @@ func (l *uringLoop) pause(d time.Duration) {
 
 // newConn sets up an accepted connection: options, the OnConnection
 // decision, then the greeting or the first receive.
-func (l *uringLoop) newConn(fd int, ln *loopListener) {
+func (l *uringLoop) newConn(fd int, ln *loopListener, id uint64) {
 	r := l.r
 	r.connOptions(fd, ln)
-	conn, ok := r.accepted(fd, nil, ln, loopPlace{ring: l, fd: fd})
+	conn, ok := r.accepted(fd, nil, ln, loopPlace{ring: l, fd: fd}, id)
 	if !ok {
 		return
 	}
