@@ -4,12 +4,10 @@ package netcore
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"net"
 	"os"
 	"runtime"
-	"sync"
 	"testing"
 	"time"
 	"unsafe"
@@ -254,7 +252,7 @@ func TestRingSendDontWait(t *testing.T) {
 }
 
 // TestEchoServerUringSmallRings: a loop whose rings are far too small for
-// its load (two submission entries, four completion slots, against 64
+// its load (two submission entries, four completion slots, against 200
 // clients talking at once) queues what does not fit and goes on: every
 // client gets its bytes back, none waits for ever. (The kernel keeps the
 // completions that overflow the completion ring; an older one takes no
@@ -266,48 +264,7 @@ func TestEchoServerUringSmallRings(t *testing.T) {
 	sq, cq := uringSQEntries, uringCQEntries
 	t.Cleanup(func() { uringSQEntries, uringCQEntries = sq, cq })
 	uringSQEntries, uringCQEntries = 2, 4
-	const conns, rounds = 200, 20
 	ln := echoListen(t, "tcp")
 	echoServe(t, EngineUring, ServerOptions{}, EchoOptions{Greeting: []byte(DefaultGreeting)}, 1, ln)
-	var wg sync.WaitGroup
-	errs := make(chan error, conns)
-	for i := range conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c, err := net.DialTimeout("tcp", ln.Addr().String(), echoTestTimeout)
-			if err != nil {
-				errs <- err
-				return
-			}
-			defer c.Close()
-			c.SetDeadline(time.Now().Add(echoTestTimeout))
-			greet := make([]byte, len(DefaultGreeting))
-			if _, err := io.ReadFull(c, greet); err != nil {
-				errs <- fmt.Errorf("client %d, greeting: %v", i, err)
-				return
-			}
-			msg := echoRandom(100 + i)
-			got := make([]byte, len(msg))
-			for r := range rounds {
-				if _, err := c.Write(msg); err != nil {
-					errs <- err
-					return
-				}
-				if _, err := io.ReadFull(c, got); err != nil {
-					errs <- fmt.Errorf("client %d, round %d: %v", i, r, err)
-					return
-				}
-				if !bytes.Equal(got, msg) {
-					errs <- fmt.Errorf("client %d, round %d: the echo differs", i, r)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	echoClients(t, ln.Addr().String(), 200, 20, 100)
 }
