@@ -405,3 +405,21 @@ func BenchmarkPreformat(b *testing.B) {
 		pf.formatTail(bt, nil, nil, spare)
 	}
 }
+
+// TestRecycleParsedFile reads a rule file into a batch and gives the
+// batch the file's memory, as `block import` does: the rules must hold
+// nothing of it, as the rule file written from them shows.
+func TestRecycleParsedFile(t *testing.T) {
+	want := benchFile(t, 60000)
+	data := slices.Clone(want)
+	var bt Batch
+	if _, err := bt.ParseFile(data); err != nil {
+		t.Fatal(err)
+	}
+	bt.Recycle(data)
+	b := New()
+	b.AddBatch(&bt)
+	if got := Format(b); string(got) != string(want) {
+		t.Fatalf("the rule file of a batch read from a file and given its memory is not the file (%d and %d bytes)", len(got), len(want))
+	}
+}
