@@ -92,9 +92,10 @@ func (b *BlockList) AddBatch(bt *Batch) {
 		b.pending.reset()
 	}
 	if b.full && bt.n >= concurrentBatchMin && runtime.GOMAXPROCS(0) > 1 {
-		// A large batch, the index to build from scratch: the rules are
-		// formatted on another core as a rule file lists them (what
-		// writing the rules back needs next), while this one adds them.
+		// A large batch, the index to build from scratch: the subnets
+		// and ranges are formatted on another core as a rule file lists
+		// them (what writing the rules back needs next), and the subnets
+		// added there, while this one adds the addresses and ranges.
 		// Room for every rule of the batch in each list: the memory is
 		// touched only as rules are added.
 		b.vals = withRoom(b.vals, bt.n)
@@ -106,21 +107,29 @@ func (b *BlockList) AddBatch(bt *Batch) {
 		oldSubnets, oldRanges := b.subnets, b.ranges
 		spare := bt.spare
 		bt.spare = nil
+		subnetsAdded := make(chan []crule, 1)
 		go func() {
-			defer close(pf.done)
 			pf.formatTail(bt, oldSubnets, oldRanges, spare)
+			close(pf.done)
+			subnets := oldSubnets
+			for _, block := range bt.blocks {
+				for i := range block {
+					if block[i].kind == SubnetRule {
+						subnets = append(subnets, block[i])
+					}
+				}
+			}
+			subnetsAdded <- subnets
 		}()
 		b.addAddresses(bt, bt.n/2)
 		for _, block := range bt.blocks {
-			for _, c := range block {
-				switch c.kind {
-				case RangeRule:
-					b.ranges = append(b.ranges, c)
-				case SubnetRule:
-					b.subnets = append(b.subnets, c)
+			for i := range block {
+				if block[i].kind == RangeRule {
+					b.ranges = append(b.ranges, block[i])
 				}
 			}
 		}
+		b.subnets = <-subnetsAdded
 		b.pre = pf
 		b.idx.Store(nil)
 		return

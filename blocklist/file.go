@@ -592,6 +592,10 @@ func Format(b *BlockList) []byte {
 // formatChunk is how much of a rule file formatTo hands over at a time.
 const formatChunk = 64 << 10
 
+// writeChunk is how much of a text formatted whole formatTo hands over
+// at a time.
+const writeChunk = 1 << 20
+
 // parallelFormatMin is the number of rules from which formatTo formats
 // the second half of the file at the same time as the first.
 const parallelFormatMin = 16384
@@ -631,7 +635,7 @@ func (b *BlockList) formatTo(emit func(chunk []byte) bool) int64 {
 	}
 	putAll := func(rest []byte) {
 		for len(rest) > 0 {
-			k := min(len(rest), formatChunk)
+			k := min(len(rest), writeChunk)
 			put(rest[:k])
 			rest = rest[k:]
 		}
