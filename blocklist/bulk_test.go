@@ -432,3 +432,70 @@ func TestRecycleParsedFile(t *testing.T) {
 		t.Fatalf("a batch given the memory of the file it was read from writes another rule file (%d and %d bytes)", len(got), len(want))
 	}
 }
+
+// FuzzAddBatch adds rules made from the input (addresses from a small
+// space, so that they meet again in either form, subnets and ranges) with
+// AddBatch and one by one with Add, into an empty list or one read from a
+// rule file, and compares the rule files.
+func FuzzAddBatch(f *testing.F) {
+	f.Add([]byte{0}, uint16(300))
+	f.Add([]byte("\x01\x02\x03"), uint16(1100))
+	f.Add([]byte("addresses in both forms"), uint16(5000))
+	f.Fuzz(func(t *testing.T, data []byte, count uint16) {
+		var seed uint64
+		for _, c := range data {
+			seed = seed*131 + uint64(c)
+		}
+		r := rand.New(rand.NewPCG(seed, uint64(len(data))))
+		space := 1 + r.IntN(1<<14)
+		n := int(count) % 6000
+		rules := make([]Rule, 0, n)
+		for range n {
+			a := addr4(uint32(r.IntN(space)))
+			switch r.IntN(4) {
+			case 0:
+				a = netipMapped(a)
+			case 1:
+				a = addr6(0x20010db8<<32, uint64(r.IntN(space)))
+			}
+			rule := Rule{Kind: AddressRule, Start: a}
+			switch r.IntN(6) {
+			case 0:
+				rule.Kind, rule.Prefix = SubnetRule, r.IntN(a.BitLen()+1)
+			case 1:
+				rule.Kind, rule.End = RangeRule, a
+			}
+			rules = append(rules, rule)
+		}
+		base := r.IntN(3) // no list, a list read from a file, a larger one
+		list := func() *BlockList {
+			b := New()
+			if base > 0 {
+				old := New()
+				for _, rule := range rules[:len(rules)*base/3] {
+					old.Add(rule) //nolint:errcheck // valid
+				}
+				var err error
+				if b, err = Parse(Format(old)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return b
+		}
+		var bt Batch
+		want := list()
+		for _, rule := range rules {
+			if err := bt.ParseRule([]byte(rule.String()), ""); err != nil {
+				t.Fatal(err)
+			}
+			if err := want.Add(rule); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got := list()
+		got.AddBatch(&bt)
+		if g, w := Format(got), Format(want); string(g) != string(w) {
+			t.Fatalf("%d rules: AddBatch and Add write different rule files", n)
+		}
+	})
+}
