@@ -121,7 +121,7 @@ func (b *BlockList) AddBatch(bt *Batch) {
 			}
 			subnetsAdded <- subnets
 		}()
-		b.addAddresses(bt, bt.n/2)
+		b.addAddresses(bt, bt.n/2, bt.n)
 		for _, block := range bt.blocks {
 			for i := range block {
 				if block[i].kind == RangeRule {
@@ -144,7 +144,7 @@ func (b *BlockList) AddBatch(bt *Batch) {
 	}
 	b.vals = slices.Grow(b.vals, na)
 	if na >= bulkMin {
-		b.addAddresses(bt, na)
+		b.addAddresses(bt, na, na)
 		b.subnets = slices.Grow(b.subnets, ns)
 		b.ranges = slices.Grow(b.ranges, nr)
 		if !b.full {

@@ -193,12 +193,12 @@ func (b *BlockList) addRule(c crule) {
 
 // addAddresses adds the address rules of a batch, as addRule adds each,
 // with their new keys added to the table at once (insertAll); b.mu is held
-// and b is unlisted. It touches only the address rules' fields. hint is
-// about how many address rules there are.
-func (b *BlockList) addAddresses(bt *Batch, hint int) {
+// and b is unlisted. It touches only the address rules' fields. There are
+// about hint address rules, at most most.
+func (b *BlockList) addAddresses(bt *Batch, hint, most int) {
 	t := b.table()
 	set := newSlotSet(hint)
-	group := make([]bulkEntry, 0, 2*hint)
+	group := make([]bulkEntry, 0, 2*most) // touched only as keys are added
 	for _, block := range bt.blocks {
 		for i := range block {
 			if block[i].kind != AddressRule {

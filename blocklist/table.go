@@ -644,6 +644,13 @@ type bulkEntry struct {
 // list, a key at a time costs a lookup.
 const bulkMin = 256
 
+// bulkMax is the most keys a table built in bulk holds: the build takes
+// about 56 bytes a key more than adding them one at a time (three lists
+// of 16 bytes a key, and where each entry goes), and a rule file of the
+// shortest IPv4 address rules (400,000 keys) is then built as it was
+// before, within the memory `block import` allows itself.
+const bulkMax = 1 << 18
+
 // bulkKey returns the entry of key k of slot.
 func bulkKey(k ip, slot int32) bulkEntry { return bulkEntry{keyHash(k), slot, k.v4} }
 
@@ -651,26 +658,25 @@ func bulkKey(k ip, slot int32) bulkEntry { return bulkEntry{keyHash(k), slot, k.
 // their order, as insert would one after another. vals holds the rules'
 // addresses by slot.
 func (t *addrTable) insertAll(group []bulkEntry, vals []ip) {
-	if len(group) < bulkMin || len(group) < t.count {
+	if len(group) < bulkMin || len(group) < t.count || t.count+len(group) > bulkMax {
+		t.nodes = withRoom(t.nodes, len(group))
 		for _, e := range group {
 			v := vals[e.slot]
 			t.insert(ip{hi: v.hi, lo: v.lo, v4: e.v4}, e.h, e.slot)
 		}
 		return
 	}
-	// The list as it is, then after each step: two arrays, in turn.
-	total := t.count + len(group)
-	bb := bulkBuild{out: make([]bulkEntry, 0, total), at: make([]int32, 0, total),
-		count: make([]int32, 0, total), gcount: make([]int32, 0, total)}
-	list := make([]bulkEntry, 0, total)
-	for p := t.head; p != noNode; p = t.nodes[p].next {
-		n := &t.nodes[p]
-		list = append(list, bulkEntry{keyHash(ip{hi: n.hi, lo: n.lo, v4: n.v4}), n.slot, n.v4})
+	// The steps, as insert takes them: before the key that calls for it, a
+	// rehash; then keys up to the next rehash, at least one.
+	type bulkStep struct {
+		keys   int
+		size   uint64 // the bucket count
+		rehash bool
 	}
+	var steps []bulkStep
 	size := uint64(len(t.buckets))
 	count, nextResize := uint64(t.count), t.nextResize
 	for done := 0; done < len(group); {
-		// As insert: a rehash, when the next key calls for one.
 		rehash := false
 		if count+1 > nextResize {
 			minBuckets := count + 1
@@ -683,14 +689,27 @@ func (t *addrTable) insertAll(group []bulkEntry, vals []ip) {
 			}
 			nextResize = size
 		}
-		// Then keys up to the next rehash; at least one.
 		m := 1
 		if nextResize > count+1 {
 			m = int(min(nextResize-count, uint64(len(group)-done)))
 		}
-		list = bb.step(list, group[done:done+m], size, rehash)
+		steps = append(steps, bulkStep{m, size, rehash})
 		done += m
 		count += uint64(m)
+	}
+	// The list as it is, then after each step: two arrays, in turn.
+	total := t.count + len(group)
+	bb := bulkBuild{out: make([]bulkEntry, 0, total), at: make([]int32, 0, total),
+		count: make([]int32, 0, total), gcount: make([]int32, 0, total), run: make([]int32, 0, size)}
+	list := make([]bulkEntry, 0, total)
+	for p := t.head; p != noNode; p = t.nodes[p].next {
+		n := &t.nodes[p]
+		list = append(list, bulkEntry{keyHash(ip{hi: n.hi, lo: n.lo, v4: n.v4}), n.slot, n.v4})
+	}
+	done := 0
+	for _, st := range steps {
+		list = bb.step(list, group[done:done+st.keys], st.size, st.rehash)
+		done += st.keys
 	}
 	// The table, its nodes in list order.
 	t.mod = newModulus(size)
@@ -732,7 +751,7 @@ func (t *addrTable) insertAll(group []bulkEntry, vals []ip) {
 
 // bulkBuild holds a bulk build's scratch arrays.
 type bulkBuild struct {
-	run    []int32 // by bucket, the run it is in (plus one), 0 for none
+	run    []int32 // by bucket, the run it is in (plus one), 0 for none; room for the last bucket count
 	count  []int32 // by run, how many of the list's nodes it has
 	gcount []int32 // by run, how many of the group's keys it gets
 	at     []int32 // by entry of the list, then of the group, its run
