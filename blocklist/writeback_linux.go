@@ -10,5 +10,11 @@ import (
 // to the disk, without waiting: the Sync that follows then waits for
 // less. A failure is left for Sync to report.
 func startWriteback(f *os.File, off, n int64) {
-	unix.SyncFileRange(int(f.Fd()), off, n, unix.SYNC_FILE_RANGE_WRITE) //nolint:errcheck // Sync reports
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return
+	}
+	rc.Control(func(fd uintptr) { //nolint:errcheck // Sync reports
+		unix.SyncFileRange(int(fd), off, n, unix.SYNC_FILE_RANGE_WRITE) //nolint:errcheck // Sync reports
+	})
 }
