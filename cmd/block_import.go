@@ -218,13 +218,20 @@ func parseImportHalves(name string, data []byte, family string) *blocklist.Batch
 		return nil
 	}
 	split := mid + j + len(sep)
-	second := &importer{name: name, r: bufio.NewReaderSize(bytes.NewReader(data[split:]), blockImportMaxLine),
-		line: 1 + bytes.Count(data[:split], []byte{'\n'}), family: family, part: secondPart, json: json}
+	// JSON is read through the importer's reader; lines straight from
+	// data.
+	first := &importer{name: name, line: 1, family: family, part: firstPart}
+	second := &importer{name: name, line: 1 + bytes.Count(data[:split], []byte{'\n'}), family: family, part: secondPart, json: json}
+	parseHalf := func(im *importer, half []byte) error {
+		if !json {
+			return im.linesIn(half)
+		}
+		im.r = bufio.NewReaderSize(bytes.NewReader(half), blockImportMaxLine)
+		return im.parse()
+	}
 	done := make(chan error, 1)
-	go func() { done <- second.parse() }()
-	first := &importer{name: name, r: bufio.NewReaderSize(bytes.NewReader(data[:split]), blockImportMaxLine),
-		line: 1, family: family, part: firstPart}
-	err := first.parse()
+	go func() { done <- parseHalf(second, data[split:]) }()
+	err := parseHalf(first, data[:split])
 	if err2 := <-done; err != nil || err2 != nil {
 		return nil
 	}
@@ -323,10 +330,14 @@ func (im *importer) lines() error {
 		s, err := im.r.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
 			if t := bytes.TrimLeft(s, " \t\r"); len(t) > 0 && t[0] == '#' {
-				err = im.skipLine() // a long comment
-				if err == nil {
+				// A long comment. (s, in the reader's buffer, is gone.)
+				if err := im.skipLine(); err != io.EOF {
+					if err != nil {
+						return err
+					}
 					continue
 				}
+				return nil
 			} else {
 				return usageErrorf("%s:%d: a line longer than %d KiB, which no rule is, starting %s", im.name, line, blockImportMaxLine>>10, strconv.Quote(string(s[:blockQuoteMax])))
 			}
@@ -346,6 +357,37 @@ func (im *importer) lines() error {
 			return err
 		}
 	}
+}
+
+// linesIn reads data as lines reads its reader, one rule per line, from
+// memory: for a half of an import that parseImportHalves has whole. Any
+// problem is an error, for which the import is read again as a stream
+// (which names it).
+func (im *importer) linesIn(data []byte) error {
+	for len(data) > 0 {
+		line := im.line
+		s := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			s, data = data[:i+1], data[i+1:]
+			im.line++
+		} else {
+			data = nil
+		}
+		if len(s) > blockImportMaxLine {
+			// Only a comment may be longer than lines' buffer, which
+			// tells it by what the buffer holds.
+			if t := bytes.TrimLeft(s[:blockImportMaxLine], " \t\r"); len(t) > 0 && t[0] == '#' {
+				continue
+			}
+			return errors.New("a line longer than the buffer")
+		}
+		if t := bytes.TrimSpace(s); len(t) > 0 && t[0] != '#' {
+			if err := im.add(line, t); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // skipLine reads up to the end of the line, without holding it.
