@@ -39,6 +39,8 @@ func (a u128) cmp(b u128) int {
 	return cmp.Compare(a.lo, b.lo)
 }
 
+func (a u128) less(b u128) bool { return a.hi < b.hi || a.hi == b.hi && a.lo < b.lo }
+
 // next returns a+1 and whether it did not overflow.
 func (a u128) next() (u128, bool) {
 	if a.lo != ^uint64(0) {
@@ -417,9 +419,13 @@ func fresh6(a, tmp []span6) ([]span6, dir) {
 	for i := range tmp {
 		v := &tmp[i]
 		if m > 0 {
+			// v touches the last interval out when its start less one,
+			// if it has one, is at most that interval's end.
 			o := &tmp[m-1]
-			if after, ok := o.end.next(); !ok || v.start.cmp(after) <= 0 {
-				if v.end.cmp(o.end) > 0 {
+			plo, b := bits.Sub64(v.start.lo, 1, 0)
+			phi, b := bits.Sub64(v.start.hi, 0, b)
+			if b != 0 || phi < o.end.hi || phi == o.end.hi && plo <= o.end.lo {
+				if o.end.less(v.end) {
 					o.end = v.end
 				}
 				continue

@@ -1,0 +1,313 @@
+package blocklist
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// The bucket sort and the index built with it, against slices.Sort and a
+// plain coalescing of its result, on inputs laid out to reach every path:
+// slices of one or two keys, slices over insertionMax (sorted again over
+// their own range), all keys in one slice, equal keys, keys that split off
+// one at a time until slices.Sort takes over, and sizes on either side of
+// each threshold.
+
+var bucketSizes = []int{0, 1, 2, 3, insertionMax - 1, insertionMax, insertionMax + 1, 2 * insertionMax,
+	255, 256, 257, dirMin - 1, dirMin, dirMin + 1, 1023, 1024, 1025, 5000, 1<<16 - 1, 1 << 16, 1<<17 + 1}
+
+var bucketLayouts = []string{"random", "crowded", "low", "clusters", "equal", "powers", "edges", "sorted", "reverse"}
+
+// gen4 makes n IPv4 intervals laid out as named.
+func gen4(layout string, n int, r *rand.Rand) []uint64 {
+	out := make([]uint64, n)
+	for i := range out {
+		s := r.Uint32()
+		switch layout {
+		case "crowded", "low":
+			s = 10<<24 | s>>20 // 4096 starts for n intervals
+		case "clusters":
+			if r.IntN(2) == 0 {
+				s = 10<<24 | s>>18
+			} else {
+				s = 223<<24 | s>>18
+			}
+		case "equal":
+			s = uint32(r.IntN(3)) << 30
+		case "powers":
+			s = 1 << (i % 32)
+			if i%3 == 0 {
+				s-- // 2^k-1 beside 2^k
+			}
+		case "edges":
+			s = []uint32{0, 1, ^uint32(0), ^uint32(0) - 1, 1 << 31, 1<<31 - 1}[r.IntN(6)] + uint32(r.IntN(3))
+		case "sorted", "reverse":
+			s = uint32(i) * 4099
+			if layout == "reverse" {
+				s = ^s
+			}
+		}
+		e := s
+		switch r.IntN(4) {
+		case 1:
+			e = s + min(uint32(r.IntN(5000)), ^uint32(0)-s)
+		case 2:
+			e = ^uint32(0)
+		case 3:
+			e = s + min(uint32(r.IntN(3)), ^uint32(0)-s) // touching or overlapping the next
+		}
+		out[i] = span4(s, e)
+	}
+	return out
+}
+
+// gen6 makes n IPv6 intervals laid out as named.
+func gen6(layout string, n int, r *rand.Rand) []span6 {
+	out := make([]span6, n)
+	for i := range out {
+		s := u128{r.Uint64(), r.Uint64()}
+		switch layout {
+		case "crowded":
+			s.hi = 0x20010db8<<32 | s.hi>>52
+		case "low":
+			s.hi = 0x20010db8 << 32 // all in one /64: sorted by the low halves
+			s.lo >>= r.IntN(64)
+		case "clusters":
+			if r.IntN(2) == 0 {
+				s.hi = 0x20010db8<<32 | s.hi>>50
+			} else {
+				s.hi = 0xffffc000<<32 | s.hi>>50
+			}
+		case "equal":
+			s = u128{uint64(r.IntN(3)) << 62, uint64(r.IntN(2))}
+		case "powers":
+			if i%2 == 0 {
+				s = u128{1 << (i % 64), 0}
+			} else {
+				s = u128{1, 1 << (i % 64)}
+			}
+		case "edges":
+			s = []u128{{}, {0, 1}, {0, ^uint64(0)}, {1, 0}, {^uint64(0), ^uint64(0)}, {^uint64(0), 0}}[r.IntN(6)]
+		case "sorted", "reverse":
+			s = u128{uint64(i) << 40, uint64(i)}
+			if layout == "reverse" {
+				s = u128{^s.hi, ^s.lo}
+			}
+		}
+		e := s
+		switch r.IntN(4) {
+		case 1:
+			e.lo = s.lo + min(r.Uint64N(1<<40), ^uint64(0)-s.lo)
+		case 2:
+			e = u128{s.hi + min(r.Uint64N(4), ^uint64(0)-s.hi), r.Uint64()}
+			if e.hi == s.hi {
+				e.lo = max(e.lo, s.lo)
+			}
+		case 3:
+			e = u128{^uint64(0), ^uint64(0)}
+		}
+		out[i] = span6{s, e}
+	}
+	return out
+}
+
+// coalesce4 is the plain coalescing of sorted IPv4 intervals.
+func coalesce4(v []uint64) []uint64 {
+	var out []uint64
+	for _, x := range v {
+		if k := len(out) - 1; k >= 0 {
+			last := uint32(out[k])
+			if last == ^uint32(0) || uint32(x>>32) <= last+1 {
+				out[k] = span4(uint32(out[k]>>32), max(last, uint32(x)))
+				continue
+			}
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+func coalesce6(v []span6) []span6 {
+	var out []span6
+	for _, x := range v {
+		if k := len(out) - 1; k >= 0 {
+			after, ok := out[k].end.next()
+			if !ok || x.start.cmp(after) <= 0 {
+				if x.end.cmp(out[k].end) > 0 {
+					out[k].end = x.end
+				}
+				continue
+			}
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+func cmpSpan6(x, y span6) int {
+	if c := x.start.cmp(y.start); c != 0 {
+		return c
+	}
+	return x.end.cmp(y.end)
+}
+
+// checkDir checks a directory against its definition: first[k] is the
+// number of intervals starting in slices before k, the slices cut from the
+// first start. (A new index's directory is cut for the intervals before
+// they are coalesced: it may have more slices than the set has intervals.)
+func checkDir(t *testing.T, d dir, starts []uint64) {
+	t.Helper()
+	if d.first == nil || d.min != starts[0] || len(d.first) < 2 {
+		t.Fatalf("directory: min %x, %d entries; first start %x", d.min, len(d.first), starts[0])
+	}
+	if (starts[len(starts)-1]-d.min)>>d.shift >= uint64(len(d.first)-1) {
+		t.Fatalf("directory: the last start is past its slices")
+	}
+	i := 0
+	for k := range d.first {
+		for i < len(starts) && (starts[i]-d.min)>>d.shift < uint64(k) {
+			i++
+		}
+		if int(d.first[k]) != i {
+			t.Fatalf("directory entry %d of %d: %d, want %d", k, len(d.first), d.first[k], i)
+		}
+	}
+}
+
+// TestBucketSort checks sortPacked and sortSpans6 against slices.Sort.
+func TestBucketSort(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, layout := range bucketLayouts {
+		for _, n := range bucketSizes {
+			name := fmt.Sprintf("%s/%d", layout, n)
+			a := gen4(layout, n, r)
+			want := slices.Clone(a)
+			slices.Sort(want)
+			if got := sortPacked(a, make([]uint64, n)); !slices.Equal(got, want) {
+				t.Fatalf("sortPacked %s: not the sorted keys", name)
+			}
+			a6 := gen6(layout, n, r)
+			want6 := slices.Clone(a6)
+			slices.SortFunc(want6, cmpSpan6)
+			got6 := sortSpans6(a6, make([]span6, n))
+			// Sorted by start; equal starts in any order.
+			if !slices.IsSortedFunc(got6, func(x, y span6) int { return x.start.cmp(y.start) }) {
+				t.Fatalf("sortSpans6 %s: not sorted", name)
+			}
+			slices.SortFunc(got6, cmpSpan6)
+			if !slices.Equal(got6, want6) {
+				t.Fatalf("sortSpans6 %s: not the same intervals", name)
+			}
+		}
+	}
+}
+
+// TestBucketBuild checks a new index built with the bucket sort against
+// slices.Sort and plain coalescing, its directory against its definition,
+// and its answers at and beside every interval's ends and at random.
+func TestBucketBuild(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, layout := range bucketLayouts {
+		for _, n := range bucketSizes {
+			name := fmt.Sprintf("%s/%d", layout, n)
+			v4, v6 := gen4(layout, n, r), gen6(layout, n, r)
+			s4 := slices.Clone(v4)
+			slices.Sort(s4)
+			want4 := coalesce4(s4)
+			s6 := slices.Clone(v6)
+			slices.SortFunc(s6, cmpSpan6)
+			want6 := coalesce6(s6)
+			// Scratch space as LoadFile hands it over (longer than
+			// needed), or none.
+			sp := spans{v4: v4, v6: v6}
+			if n%2 == 0 {
+				sp.tmp4, sp.tmp6 = make([]uint64, 0, n+7), make([]span6, 0, n+7)
+			}
+			x := buildIndex(nil, &sp)
+			if !slices.Equal(x.v4, want4) {
+				t.Fatalf("%s: IPv4 set differs: %d intervals, want %d", name, len(x.v4), len(want4))
+			}
+			if !slices.Equal(x.v6, want6) {
+				t.Fatalf("%s: IPv6 set differs: %d intervals, want %d", name, len(x.v6), len(want6))
+			}
+			if n >= dirMin {
+				starts := make([]uint64, len(x.v4))
+				for i, v := range x.v4 {
+					starts[i] = v >> 32
+				}
+				checkDir(t, x.v4Dir, starts)
+				starts = starts[:0]
+				for _, v := range x.v6 {
+					starts = append(starts, v.start.hi)
+				}
+				checkDir(t, x.v6Dir, starts)
+			}
+			checkAnswers4(t, name, x, want4, r)
+			checkAnswers6(t, name, x, want6, r)
+		}
+	}
+}
+
+func checkAnswers4(t *testing.T, name string, x *index, set []uint64, r *rand.Rand) {
+	t.Helper()
+	want := func(a uint32) bool {
+		i, _ := slices.BinarySearchFunc(set, a, func(v uint64, a uint32) int {
+			if uint32(v>>32) <= a {
+				return -1
+			}
+			return 1
+		})
+		return i > 0 && uint32(set[i-1]) >= a
+	}
+	try := func(a uint32) {
+		if got := x.has4(a); got != want(a) {
+			t.Fatalf("%s: has4(%#x) = %v, want %v", name, a, got, !got)
+		}
+	}
+	for _, v := range set {
+		s, e := uint32(v>>32), uint32(v)
+		try(s)
+		try(e)
+		try(s - 1)
+		try(e + 1)
+	}
+	for range 2000 {
+		try(r.Uint32())
+	}
+}
+
+func checkAnswers6(t *testing.T, name string, x *index, set []span6, r *rand.Rand) {
+	t.Helper()
+	want := func(a u128) bool {
+		i, _ := slices.BinarySearchFunc(set, a, func(v span6, a u128) int {
+			if v.start.cmp(a) <= 0 {
+				return -1
+			}
+			return 1
+		})
+		return i > 0 && set[i-1].end.cmp(a) >= 0
+	}
+	try := func(a u128) {
+		if got := x.has6only(a); got != want(a) {
+			t.Fatalf("%s: has6only(%x) = %v, want %v", name, a, got, !got)
+		}
+	}
+	prev := func(a u128) u128 {
+		if a.lo == 0 {
+			return u128{a.hi - 1, ^uint64(0)}
+		}
+		return u128{a.hi, a.lo - 1}
+	}
+	for _, v := range set {
+		try(v.start)
+		try(v.end)
+		try(prev(v.start))
+		n, _ := v.end.next()
+		try(n)
+		try(u128{v.start.hi, 0})
+	}
+	for range 2000 {
+		try(u128{r.Uint64(), r.Uint64()})
+	}
+}
