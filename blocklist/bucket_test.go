@@ -2,6 +2,7 @@ package blocklist
 
 import (
 	"fmt"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -17,14 +18,29 @@ import (
 var bucketSizes = []int{0, 1, 2, 3, insertionMax - 1, insertionMax, insertionMax + 1, 2 * insertionMax,
 	255, 256, 257, dirMin - 1, dirMin, dirMin + 1, 1023, 1024, 1025, 5000, 1<<16 - 1, 1 << 16, 1<<17 + 1}
 
-var bucketLayouts = []string{"random", "crowded", "low", "clusters", "equal", "powers", "edges", "sorted", "reverse"}
+var bucketLayouts = []string{"random", "crowded", "low", "clusters", "equal", "pairs", "powers", "tiles", "edges", "sorted", "reverse"}
 
 // gen4 makes n IPv4 intervals laid out as named.
 func gen4(layout string, n int, r *rand.Rand) []uint64 {
 	out := make([]uint64, n)
+	perm := r.Perm(n)
 	for i := range out {
 		s := r.Uint32()
 		switch layout {
+		case "pairs":
+			// Keys a step apart: equal starts, ends a step apart.
+			s = 10 << 24
+			out[i] = span4(s, s+uint32(r.IntN(2)))
+			continue
+		case "tiles":
+			// Intervals that touch, in random order.
+			s = 10<<24 + 4*uint32(perm[i])
+			e := s + 3
+			if r.IntN(3) == 0 {
+				e-- // a gap
+			}
+			out[i] = span4(s, e)
+			continue
 		case "crowded", "low":
 			s = 10<<24 | s>>20 // 4096 starts for n intervals
 		case "clusters":
@@ -65,9 +81,31 @@ func gen4(layout string, n int, r *rand.Rand) []uint64 {
 // gen6 makes n IPv6 intervals laid out as named.
 func gen6(layout string, n int, r *rand.Rand) []span6 {
 	out := make([]span6, n)
+	perm := r.Perm(n)
 	for i := range out {
 		s := u128{r.Uint64(), r.Uint64()}
 		switch layout {
+		case "pairs":
+			if i%100 != 0 {
+				s = u128{5, 1<<40 + uint64(r.IntN(2))}
+			}
+			if i%2 == 0 {
+				s.hi, s.lo = s.lo, s.hi // high halves in pairs too
+			}
+		case "tiles":
+			// Intervals that touch, in random order, across a step of
+			// the high half.
+			add := func(a u128, d uint64) u128 {
+				lo, c := bits.Add64(a.lo, d, 0)
+				return u128{a.hi + c, lo}
+			}
+			s = add(u128{7, ^uint64(0) - 2*uint64(n)}, 4*uint64(perm[i]))
+			e := add(s, 3)
+			if r.IntN(3) == 0 {
+				e = add(s, 2) // a gap
+			}
+			out[i] = span6{s, e}
+			continue
 		case "crowded":
 			s.hi = 0x20010db8<<32 | s.hi>>52
 		case "low":
@@ -309,5 +347,94 @@ func checkAnswers6(t *testing.T, name string, x *index, set []span6, r *rand.Ran
 	}
 	for range 2000 {
 		try(u128{r.Uint64(), r.Uint64()})
+	}
+}
+
+// TestBucketSlices checks the two steps before the insertion sort that
+// ends a bucket sort: each key is moved into its slice, and each slice that
+// holds more than insertionMax keys is then sorted (or the insertion sort
+// could take quadratic time), down to depth 0, where slices.Sort does it.
+func TestBucketSlices(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	for _, layout := range bucketLayouts {
+		for _, n := range bucketSizes[7:] {
+			for _, depth := range []int{0, 1, bucketDepth - 1} {
+				if n > 5000 && depth != bucketDepth-1 {
+					continue
+				}
+				name := fmt.Sprintf("%s/%d/depth %d", layout, n, depth)
+				a := gen4(layout, n, r)
+				lo, hi := slices.Min(a), slices.Max(a)
+				shift, nb := bucketShift(n, hi-lo)
+				c := make([]uint32, nb)
+				tmp := make([]uint64, n)
+				want := slices.Sorted(slices.Values(a))
+				most := spread4(a, tmp, c, 0, lo, shift)
+				sortLarge4(tmp, a, c, depth)
+				crowded := 0
+				begin := 0
+				for sl, e := range c {
+					b := tmp[begin:e]
+					for _, v := range b {
+						if (v-lo)>>shift != uint64(sl) {
+							t.Fatalf("%s: key %x in slice %d", name, v, sl)
+						}
+					}
+					if len(b) > insertionMax {
+						crowded++
+						if !slices.IsSorted(b) {
+							t.Fatalf("%s: slice %d of %d keys not sorted", name, sl, len(b))
+						}
+					}
+					if uint32(len(b)) > most {
+						t.Fatalf("%s: %d keys in slice %d, most %d", name, len(b), sl, most)
+					}
+					begin = int(e)
+				}
+				if slices.Sort(tmp); !slices.Equal(tmp, want) {
+					t.Fatalf("%s: keys lost", name)
+				}
+				if layout == "clusters" && n > 1000 && crowded == 0 {
+					t.Fatalf("%s: no crowded slice: the test tests nothing", name)
+				}
+
+				a6 := gen6(layout, n, r)
+				lo, hi = a6[0].start.hi, a6[0].start.hi
+				for _, v := range a6 {
+					lo, hi = min(lo, v.start.hi), max(hi, v.start.hi)
+				}
+				low := lo == hi
+				key := func(v span6) uint64 { return v.start.hi }
+				if low {
+					key = func(v span6) uint64 { return v.start.lo }
+					lo, hi = a6[0].start.lo, a6[0].start.lo
+					for _, v := range a6 {
+						lo, hi = min(lo, v.start.lo), max(hi, v.start.lo)
+					}
+				}
+				shift, nb = bucketShift(n, hi-lo)
+				c = make([]uint32, nb)
+				tmp6 := make([]span6, n)
+				want6 := slices.SortedFunc(slices.Values(a6), cmpSpan6)
+				spread6(a6, tmp6, c, low, lo, shift)
+				sortLarge6(tmp6, a6, c, depth)
+				begin = 0
+				for sl, e := range c {
+					b := tmp6[begin:e]
+					for _, v := range b {
+						if (key(v)-lo)>>shift != uint64(sl) {
+							t.Fatalf("%s: IPv6 interval %x in slice %d", name, v.start, sl)
+						}
+					}
+					if len(b) > insertionMax && !slices.IsSortedFunc(b, func(x, y span6) int { return x.start.cmp(y.start) }) {
+						t.Fatalf("%s: IPv6 slice %d of %d intervals not sorted", name, sl, len(b))
+					}
+					begin = int(e)
+				}
+				if slices.SortFunc(tmp6, cmpSpan6); !slices.Equal(tmp6, want6) {
+					t.Fatalf("%s: IPv6 intervals lost", name)
+				}
+			}
+		}
 	}
 }

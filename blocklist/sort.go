@@ -91,6 +91,18 @@ func sort4(a, tmp []uint64, depth int) []uint64 {
 // sorted whole, not only their slices. On return, c[s] is where slice s
 // ends in tmp.
 func bucket4(a, tmp []uint64, c []uint32, ks uint, lo uint64, shift uint, depth int) {
+	if spread4(a, tmp, c, ks, lo, shift) > insertionMax {
+		sortLarge4(tmp, a, c, depth-1)
+	}
+	// Each key is now in its slice, and no slice holds more than
+	// insertionMax keys out of order: one insertion sort over them all
+	// finishes (with fewer unpredictable branches than a sort per slice).
+	insertion4(tmp)
+}
+
+// spread4 moves the keys of a into tmp, slice by slice, and returns the
+// number of keys of the most crowded slice.
+func spread4(a, tmp []uint64, c []uint32, ks uint, lo uint64, shift uint) uint32 {
 	for _, v := range a {
 		c[(v>>ks-lo)>>shift]++
 	}
@@ -100,21 +112,22 @@ func bucket4(a, tmp []uint64, c []uint32, ks uint, lo uint64, shift uint, depth 
 		tmp[c[s]] = v
 		c[s]++
 	}
-	if most > insertionMax {
-		begin := 0
-		for _, e := range c {
-			if end := int(e); end-begin > insertionMax {
-				if r := sort4(tmp[begin:end], a[begin:end], depth-1); &r[0] != &tmp[begin] {
-					copy(tmp[begin:end], r)
-				}
+	return most
+}
+
+// sortLarge4 sorts, in place, each slice of b that holds more than
+// insertionMax keys, c[s] being where slice s ends, with scratch space as
+// long as b.
+func sortLarge4(b, scratch []uint64, c []uint32, depth int) {
+	begin := 0
+	for _, e := range c {
+		if end := int(e); end-begin > insertionMax {
+			if r := sort4(b[begin:end], scratch[begin:end], depth); &r[0] != &b[begin] {
+				copy(b[begin:end], r)
 			}
-			begin = int(e)
 		}
+		begin = int(e)
 	}
-	// Each key is now in its slice, and no slice holds more than
-	// insertionMax keys out of order: one insertion sort over them all
-	// finishes (with fewer unpredictable branches than a sort per slice).
-	insertion4(tmp)
 }
 
 func insertion4(a []uint64) {
@@ -175,6 +188,14 @@ func sort6(a, tmp []span6, depth int) []span6 {
 // bucket6 is bucket4 for IPv6 intervals, the slice of an interval being
 // (start.hi - lo) >> shift, or with low set (start.lo - lo) >> shift.
 func bucket6(a, tmp []span6, c []uint32, low bool, lo uint64, shift uint, depth int) {
+	if spread6(a, tmp, c, low, lo, shift) > insertionMax {
+		sortLarge6(tmp, a, c, depth-1)
+	}
+	insertion6(tmp)
+}
+
+// spread6 is spread4 for IPv6 intervals.
+func spread6(a, tmp []span6, c []uint32, low bool, lo uint64, shift uint) uint32 {
 	var most uint32
 	if low {
 		for i := range a {
@@ -197,18 +218,20 @@ func bucket6(a, tmp []span6, c []uint32, low bool, lo uint64, shift uint, depth 
 			c[s]++
 		}
 	}
-	if most > insertionMax {
-		begin := 0
-		for _, e := range c {
-			if end := int(e); end-begin > insertionMax {
-				if r := sort6(tmp[begin:end], a[begin:end], depth-1); &r[0] != &tmp[begin] {
-					copy(tmp[begin:end], r)
-				}
+	return most
+}
+
+// sortLarge6 is sortLarge4 for IPv6 intervals.
+func sortLarge6(b, scratch []span6, c []uint32, depth int) {
+	begin := 0
+	for _, e := range c {
+		if end := int(e); end-begin > insertionMax {
+			if r := sort6(b[begin:end], scratch[begin:end], depth); &r[0] != &b[begin] {
+				copy(b[begin:end], r)
 			}
-			begin = int(e)
 		}
+		begin = int(e)
 	}
-	insertion6(tmp)
 }
 
 func insertion6(a []span6) {
