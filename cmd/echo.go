@@ -77,10 +77,11 @@ itself. With --reuse-port each loop binds a socket of its own
 --processes serves in --workers worker processes (default: one per CPU),
 as Node's cluster does: this process listens, applies --max-connections
 and the block list for all of them, and hands each connection to the next
-worker, round-robin. A worker that crashes loses only its own connections
-and is started again (the worker event; without -v a line says so). It
-costs a hand-off per connection: accept loops in one process take more
-connections per second, workers isolate crashes. --allow-half-open
+worker, round-robin; each worker serves them on the engine --engine names
+(-vv: a line per worker). A worker that crashes loses only its own
+connections and is started again (the worker event; without -v a line says
+so). It costs a hand-off per connection: accept loops in one process take
+more connections per second, workers isolate crashes. --allow-half-open
 changes nothing for echo: after the client's end there is nothing left to
 send, so the connection ends either way, as c.pipe(c) ends it in Node.
 
@@ -124,9 +125,6 @@ second one closes them at once.`,
 			}
 			if err := checkProcesses(cmd, opts.Processes, &opts.Workers, &opts.ServerFlags); err != nil {
 				return err
-			}
-			if opts.Processes && (opts.Engine == netcore.EngineEpoll || opts.Engine == netcore.EngineUring) {
-				return usageErrorf("--processes and --engine %s cannot be used together: a worker process serves each connection on its own goroutine", opts.Engine)
 			}
 			if runF != nil {
 				return runF(opts)
@@ -177,5 +175,5 @@ func echoRun(ctx context.Context, opts *EchoOptions) error {
 	if err != nil {
 		return err
 	}
-	return serve(ctx, srv, lo, serveOptions{f: opts.Factory, l: opts.Events, stats: opts.Stats, signals: opts.signals, worker: wl})
+	return serve(ctx, srv, lo, serveOptions{f: opts.Factory, l: opts.Events, stats: opts.Stats, signals: opts.signals, worker: wl, processes: opts.Processes})
 }

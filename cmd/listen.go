@@ -371,7 +371,7 @@ func listenRun(ctx context.Context, opts *ListenOptions) (err error) {
 	if err != nil {
 		return err
 	}
-	serr := serve(ctx, srv, lo, serveOptions{f: opts.Factory, l: opts.Events, worker: wl})
+	serr := serve(ctx, srv, lo, serveOptions{f: opts.Factory, l: opts.Events, worker: wl, processes: opts.Processes})
 	if ex != nil {
 		if serr != nil {
 			ex.Kill() // a second signal: no more waiting

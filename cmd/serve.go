@@ -120,6 +120,9 @@ type serveOptions struct {
 	// hands it: serve serves it instead of listening, and leaves the
 	// --stats line and the waiting notice to the master.
 	worker net.Listener
+	// processes: this process, unless it is a worker, is the master of
+	// worker processes, which serve the connections (--processes).
+	processes bool
 }
 
 // serve listens and serves until the server has closed: by itself (listen
@@ -154,7 +157,13 @@ func serve(ctx context.Context, srv *netcore.Server, lo netcore.ListenOptions, o
 		}
 		return err
 	}
-	if o.l.On(2) && o.worker == nil {
+	// -vv says which engine serves: the workers' each, not the
+	// master's, which hands its connections on.
+	switch {
+	case !o.l.On(2):
+	case o.worker != nil:
+		o.l.Line("worker " + strconv.Itoa(os.Getpid()) + " serving on the " + string(srv.Engine()) + " engine")
+	case !o.processes:
 		o.l.Line("serving on the " + string(srv.Engine()) + " engine")
 	}
 	st := statsPrinter{f: o.f, l: o.l, srv: srv}

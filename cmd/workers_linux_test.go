@@ -420,7 +420,7 @@ func TestProcessWorkersExec(t *testing.T) {
 // anything listens or starts.
 func TestProcessesUsageExit(t *testing.T) {
 	for _, argv := range [][]string{
-		{"echo", "--processes", "--engine", "epoll", "0", "127.0.0.1"},
+		{"echo", "--processes", "--tls", "0", "127.0.0.1"},
 		{"listen", "-k", "--processes", "0", "127.0.0.1"},
 	} {
 		_, stderr, code := runNodenet(t, nil, argv...)
@@ -454,5 +454,43 @@ func TestProcessWorkersSecondSignal(t *testing.T) {
 		if !processGone(pid) {
 			t.Errorf("worker pid %d is still there after the master exited", pid)
 		}
+	}
+}
+
+// TestProcessWorkersEngines: under --processes each worker serves on the
+// engine --engine names (the event loops by default), says so with -vv,
+// and echoes byte-exact, the connections shared out among the workers.
+func TestProcessWorkersEngines(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string // the engine the -vv lines name
+	}{
+		{"default", nil, "(uring|epoll)"}, // io_uring where the kernel has it
+		{"epoll", []string{"--engine", "epoll"}, "epoll"},
+		{"goroutines", []string{"--engine", "goroutines"}, "goroutines"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"-vv", "0", "127.0.0.1", "--processes", "--workers", "2"}, tc.args...)
+			p := startEcho(t, "", args...)
+			p.waitCount(t, `^worker \d+ serving on the `+tc.want+` engine$`, 2)
+			for _, l := range p.snapshot() {
+				if strings.Contains(l, "serving on the") && !strings.HasPrefix(l, "worker ") {
+					t.Errorf("the master names an engine: %q", l)
+				}
+			}
+			for i := range 4 {
+				c := echoGreeted(t, p.addr)
+				msg := bytes.Repeat([]byte{byte('a' + i)}, 100000)
+				if err := echoExchange(c, msg); err != nil {
+					t.Fatalf("connection %d: %v", i, err)
+				}
+				c.Close()
+			}
+			p.signal(t, syscall.SIGTERM)
+			if code := p.wait(t); code != 0 {
+				t.Errorf("exit status %d after SIGTERM; want 0", code)
+			}
+		})
 	}
 }

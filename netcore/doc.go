@@ -26,8 +26,9 @@
 // policy in one place too: the Server listens, accepts and admits in
 // its own process and hands each admitted connection to the next worker,
 // round-robin, over a Unix socketpair (SCM_RIGHTS); each worker serves
-// WorkerListener with the same handler and tells the Server when a
-// connection ends. A worker that dies loses only its own connections and
+// WorkerListener with the same handler, on the same engines (the echo
+// handler's event loops take the handed-over descriptors as they are),
+// and tells the Server when a connection ends. A worker that dies loses only its own connections and
 // is started again.
 //
 // # Sockets and the relay

@@ -441,9 +441,7 @@ func TestEchoHalfClose(t *testing.T) {
 
 // TestEchoConcurrent runs many connections at once through one server.
 func TestEchoConcurrent(t *testing.T) {
-	const conns = 50
 	ln := echoListen(t, "tcp")
-	var wg sync.WaitGroup
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -457,36 +455,46 @@ func TestEchoConcurrent(t *testing.T) {
 			}()
 		}
 	}()
+	echoClients(t, ln.Addr().String(), 50, 100, 64)
+}
+
+// echoClients runs conns clients of an echo server that greets with
+// DefaultGreeting, all at once: each reads the greeting, then sends a
+// message of size+i random bytes (client i) rounds times, reading it back
+// each time, byte-exact.
+func echoClients(t *testing.T, addr string, conns, rounds, size int) {
+	t.Helper()
+	var wg sync.WaitGroup
 	errs := make(chan error, conns)
-	for i := 0; i < conns; i++ {
+	for i := range conns {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := net.DialTimeout("tcp", ln.Addr().String(), echoTestTimeout)
+			c, err := net.DialTimeout("tcp", addr, echoTestTimeout)
 			if err != nil {
 				errs <- err
 				return
 			}
 			defer c.Close()
 			c.SetDeadline(time.Now().Add(echoTestTimeout))
-			msg := echoRandom(64 + i)
 			greet := make([]byte, len(DefaultGreeting))
 			if _, err := io.ReadFull(c, greet); err != nil {
-				errs <- err
+				errs <- fmt.Errorf("client %d, greeting: %v", i, err)
 				return
 			}
+			msg := echoRandom(size + i)
 			got := make([]byte, len(msg))
-			for j := 0; j < 100; j++ {
+			for r := range rounds {
 				if _, err := c.Write(msg); err != nil {
 					errs <- err
 					return
 				}
 				if _, err := io.ReadFull(c, got); err != nil {
-					errs <- err
+					errs <- fmt.Errorf("client %d, round %d: %v", i, r, err)
 					return
 				}
 				if !bytes.Equal(got, msg) {
-					errs <- errors.New("echo differs from the message")
+					errs <- fmt.Errorf("client %d, round %d: the echo differs", i, r)
 					return
 				}
 			}

@@ -48,6 +48,14 @@ type reactor struct {
 	// uring serves from io_uring loops (uringloop_linux.go) instead of
 	// epoll loops: the same hooks, policy and promises.
 	uring bool
+	// feed, when set, is where the connections come from instead of
+	// listeners: a worker process's master hands them over (feed returns
+	// each descriptor and the master's id for it, and an error once
+	// there will be no more). The loops take them in turn. lost is told
+	// the id of a connection handed over after the loops stopped taking
+	// any: it is closed unserved.
+	feed func() (fd int, id uint64, err error)
+	lost func(id uint64)
 
 	mu sync.Mutex
 	rt *reactorRuntime // nil until serve
@@ -98,6 +106,44 @@ type reactorConn struct {
 	sock          *Socket
 	at            loopPlace   // its loop and descriptor
 	closing       atomic.Bool // the loop is closing it, or was asked to
+	id            uint64      // the master's id of a fed connection, else 0
+}
+
+// adoptQueue holds the connections handed to a loop by its reactor's
+// feed, until the loop takes them on its own goroutine.
+type adoptQueue struct {
+	mu   sync.Mutex
+	q    []adopted
+	done bool // the loop takes no more: close what comes
+}
+
+// adopted is one connection handed over: its descriptor and its id.
+type adopted struct {
+	fd int
+	id uint64
+}
+
+// put queues a connection for the loop, unless the loop has stopped
+// taking them: then it reports false.
+func (q *adoptQueue) put(a adopted) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.done {
+		return false
+	}
+	q.q = append(q.q, a)
+	return true
+}
+
+// take returns the connections queued, and with last, marks the queue
+// done: from then on put refuses.
+func (q *adoptQueue) take(last bool) []adopted {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	a := q.q
+	q.q = nil
+	q.done = q.done || last
+	return a
 }
 
 var errLoopOwned = errors.New("netcore: the connection is served by an event loop")
@@ -128,7 +174,7 @@ var errReactorNotServing = errors.New("netcore: the event loops are not serving"
 // watches it. A Unix socket file stays in place (a listener with
 // SetUnlinkOnClose is told to keep it); removing it is the Server's.
 func (r *reactor) serve(lns []net.Listener) error {
-	if len(lns) == 0 {
+	if len(lns) == 0 && r.feed == nil {
 		return errors.New("netcore: the event loops need a listener")
 	}
 	r.mu.Lock()

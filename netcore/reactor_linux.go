@@ -106,6 +106,8 @@ type reactorLoop struct {
 	// the loop (reactorConn.Close), for the loop to close.
 	closeMu   sync.Mutex
 	closeReqs []*reactorConn
+	// adopts are connections the reactor's feed handed to this loop.
+	adopts adoptQueue
 	// counts not yet added to r.stats
 	loopCounts
 }
@@ -150,6 +152,7 @@ func (r *reactor) start(lns []net.Listener) (*reactorRuntime, error) {
 		if err := r.startUring(rt, els); err != nil {
 			return nil, err
 		}
+		r.startFeed(rt)
 		return rt, nil
 	}
 	for i := 0; i < n; i++ {
@@ -195,7 +198,69 @@ func (r *reactor) start(lns []net.Listener) (*reactorRuntime, error) {
 		rt.exited.Wait()
 		close(rt.done)
 	}()
+	r.startFeed(rt)
 	return rt, nil
+}
+
+// startFeed hands the connections of the reactor's feed, if it has one,
+// to the loops in turn, until the feed ends.
+func (r *reactor) startFeed(rt *reactorRuntime) {
+	if r.feed == nil {
+		return
+	}
+	type taker struct {
+		q      *adoptQueue
+		wakefd int
+	}
+	var ts []taker
+	for _, l := range rt.loops {
+		ts = append(ts, taker{&l.adopts, l.wakefd})
+	}
+	for _, l := range rt.urings {
+		ts = append(ts, taker{&l.adopts, l.wakefd})
+	}
+	go func() {
+		one := []byte{1, 0, 0, 0, 0, 0, 0, 0}
+		for i := 0; ; i++ {
+			fd, id, err := r.feed()
+			if err != nil {
+				return
+			}
+			a := adopted{fd: fd, id: id}
+			t := ts[i%len(ts)]
+			if !t.q.put(a) {
+				r.refuseFed(a)
+				continue
+			}
+			unix.Write(t.wakefd, one) //nolint:errcheck // a full counter is a pending wake-up anyway
+		}
+	}()
+}
+
+// refuseFed closes a fed connection that no loop will serve, and says so.
+func (r *reactor) refuseFed(a adopted) {
+	unix.Close(a.fd)
+	if r.lost != nil {
+		r.lost(a.id)
+	}
+}
+
+// fedListener describes the socket of a fed connection as a listener
+// would: its family, and its local address, which is the connection's.
+func fedListener(fd int) *loopListener {
+	el := &loopListener{fd: -1}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		el.addr = &net.TCPAddr{}
+		return el
+	}
+	if ua, ok := sa.(*unix.SockaddrUnix); ok {
+		el.unix = true
+		el.addr = &net.UnixAddr{Name: ua.Name, Net: "unix"}
+		return el
+	}
+	el.addr = sockaddrToAddr(sa)
+	return el
 }
 
 // signal moves the reactor on to Close or Destroy and wakes the loops.
@@ -364,6 +429,9 @@ func (l *reactorLoop) run() {
 	}
 	l.flushStats(l.r.stats)
 	l.stopAccepting()
+	for _, a := range l.adopts.take(true) {
+		l.r.refuseFed(a)
+	}
 	l.closeFds()
 }
 
@@ -408,6 +476,13 @@ func (l *reactorLoop) onWake() {
 		if fd := c.at.fd; fd < len(l.conns) && l.conns[fd].open() && l.conns[fd].conn() == c {
 			l.closeConn(fd, nil)
 		}
+	}
+	for _, a := range l.adopts.take(false) {
+		if l.rt.state.Load() != reactorRunning {
+			l.r.refuseFed(a)
+			continue
+		}
+		l.newConn(a.fd, nil, fedListener(a.fd), a.id)
 	}
 	switch l.rt.state.Load() {
 	case reactorClosing:
@@ -492,7 +567,7 @@ func (l *reactorLoop) accept(lfd int) {
 			continue
 		}
 		l.backoff.Reset()
-		l.newConn(fd, sa, ln)
+		l.newConn(fd, sa, ln, 0)
 	}
 }
 
@@ -532,13 +607,14 @@ func accept4(lfd int, wantAddr bool) (int, unix.Sockaddr, error) {
 
 // accepted makes the reactorConn of an accepted connection when the
 // hooks want one (nil otherwise) and asks onConnection, for loops of
-// either engine. sa is the peer's address, or nil to ask the kernel. ok
-// is false when the connection was refused: fd is closed.
-func (r *reactor) accepted(fd int, sa unix.Sockaddr, ln *loopListener, at loopPlace) (conn *reactorConn, ok bool) {
+// either engine. sa is the peer's address, or nil to ask the kernel; id
+// is the master's id of a fed connection. ok is false when the
+// connection was refused: fd is closed.
+func (r *reactor) accepted(fd int, sa unix.Sockaddr, ln *loopListener, at loopPlace, id uint64) (conn *reactorConn, ok bool) {
 	if !r.wantConnInfo() {
 		return nil, true
 	}
-	conn = &reactorConn{local: ln.addr, remote: &net.UnixAddr{Net: "unix"}, at: at}
+	conn = &reactorConn{local: ln.addr, remote: &net.UnixAddr{Net: "unix"}, at: at, id: id}
 	if !ln.unix {
 		if sa == nil {
 			sa, _ = unix.Getpeername(fd)
@@ -581,10 +657,10 @@ func (r *reactor) connOptions(fd int, ln *loopListener) {
 
 // newConn sets up an accepted connection: options, the OnConnection
 // decision, the greeting, and its place in the epoll set.
-func (l *reactorLoop) newConn(fd int, sa unix.Sockaddr, ln *loopListener) {
+func (l *reactorLoop) newConn(fd int, sa unix.Sockaddr, ln *loopListener, id uint64) {
 	r := l.r
 	r.connOptions(fd, ln)
-	conn, ok := r.accepted(fd, sa, ln, loopPlace{loop: l, fd: fd})
+	conn, ok := r.accepted(fd, sa, ln, loopPlace{loop: l, fd: fd}, id)
 	if !ok {
 		return
 	}

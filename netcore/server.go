@@ -417,12 +417,15 @@ func (s *Server) chooseLoops(lns []net.Listener) (bool, error) {
 	default:
 		return false, codeError("ERR_INVALID_ARG_VALUE", "The engine %q is not one of %q, %q, %q or %q", string(s.opts.Engine), "auto", EngineEpoll, EngineUring, EngineGoroutines)
 	}
+	if s.opts.Processes != nil {
+		// The master hands its connections on: the engine is its
+		// workers'.
+		return false, nil
+	}
 	why := ""
 	switch {
 	case s.echo == nil:
 		why = "only the echo handler runs on it"
-	case s.opts.Processes != nil:
-		why = "the master of process workers hands its connections on"
 	case !reactorSupported:
 		why = "this system has none"
 	case s.opts.Timeout > 0:
@@ -433,8 +436,8 @@ func (s *Server) chooseLoops(lns []net.Listener) (bool, error) {
 		why = "pauseOnConnect needs a Socket per connection"
 	}
 	for _, ln := range lns {
-		if _, ok := ln.(*workerListener); ok && why == "" {
-			why = "a worker's connections come from its master"
+		if _, ok := ln.(*workerListener); ok {
+			continue // the loops take its connections as they come
 		}
 		if why == "" && !reactorCanServe(ln) {
 			why = "the listener does not expose its socket"
@@ -471,6 +474,11 @@ func (s *Server) serveLoops(lns []net.Listener, loops int) error {
 			files = append(files, sf)
 		}
 	}
+	if s.worker != nil {
+		// A worker: its master hands the connections over.
+		r.feed, r.lost = s.worker.acceptFD, s.worker.ended
+		lns = nil
+	}
 	if err := r.serve(lns); err != nil {
 		return err
 	}
@@ -495,14 +503,22 @@ func (s *Server) loopHooks() reactorHooks {
 	events := o.Hooks.OnConnection != nil || sh.OnClose != nil || sh.OnError != nil ||
 		sh.OnData != nil || sh.OnDrain != nil || sh.OnEnd != nil || sh.OnFinish != nil
 	h := reactorHooks{onError: s.acceptError}
-	h.watch = events || o.BlockList != nil || s.maxConns.Load() >= 0 || o.Hooks.OnDrop != nil
+	// A worker tells its master of each connection's end, by the
+	// master's id: it needs each connection's reactorConn.
+	h.watch = events || o.BlockList != nil || s.maxConns.Load() >= 0 || o.Hooks.OnDrop != nil || s.worker != nil
 	h.onConnection = func(c *reactorConn) bool {
 		if !s.admit(c.local, c.remote) {
+			if s.worker != nil {
+				s.worker.ended(c.id)
+			}
 			return false
 		}
 		if events {
 			sock := newSocket(c, o.SocketHooks, o.AllowHalfOpen)
 			sock.server = s
+			if s.worker != nil {
+				sock.id = c.id // the master numbers connections
+			}
 			c.sock = sock
 			if o.Hooks.OnConnection != nil {
 				o.Hooks.OnConnection(sock)
@@ -516,6 +532,9 @@ func (s *Server) loopHooks() reactorHooks {
 			return
 		}
 		s.release(nil)
+		if s.worker != nil {
+			s.worker.ended(c.id)
+		}
 	}
 	if sh.OnEnd != nil || sh.OnFinish != nil {
 		h.onEnd = func(c *reactorConn) {
@@ -764,6 +783,9 @@ func (s *Server) Close() error {
 		procs.close()
 	}
 	if loops != nil {
+		if s.worker != nil {
+			s.worker.Close() // no more from the master
+		}
 		loops.close() //nolint:errcheck // it is serving
 		for _, sf := range files {
 			sf.SetUnlinkOnClose(true)

@@ -272,6 +272,19 @@ func (r *ring) enter(wait bool) error {
 // consumed yet.
 func (r *ring) unsubmittedKernel() uint32 { return r.sqLocal - atomic.LoadUint32(r.sqHead) }
 
+// flush asks the kernel, without waiting, to run the completion work it
+// deferred and to move the completions it holds for want of room into
+// the completion ring; it returns at once whatever it finds.
+func (r *ring) flush() {
+	r.publish()
+	for {
+		_, _, e := unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(r.unsubmittedKernel()), 0, ioringEnterGetEvents, 0, 0)
+		if e != unix.EINTR {
+			return
+		}
+	}
+}
+
 // cqReady returns the completion head and tail: the CQEs from head to
 // tail are ready to read.
 func (r *ring) cqReady() (head, tail uint32) {

@@ -250,3 +250,21 @@ func TestRingSendDontWait(t *testing.T) {
 	}
 	r.cqAdvance(tail)
 }
+
+// TestEchoServerUringSmallRings: a loop whose rings are far too small for
+// its load (two submission entries, four completion slots, against 200
+// clients talking at once) queues what does not fit and goes on: every
+// client gets its bytes back, none waits for ever. (The kernel keeps the
+// completions that overflow the completion ring; an older one takes no
+// submission while it holds them, so the loop gives them room. Linux 6.18
+// takes them; one run of this test, counted, made about 1,600
+// submissions from a full ring.)
+func TestEchoServerUringSmallRings(t *testing.T) {
+	uringNeeded(t)
+	sq, cq := uringSQEntries, uringCQEntries
+	t.Cleanup(func() { uringSQEntries, uringCQEntries = sq, cq })
+	uringSQEntries, uringCQEntries = 2, 4
+	ln := echoListen(t, "tcp")
+	echoServe(t, EngineUring, ServerOptions{}, EchoOptions{Greeting: []byte(DefaultGreeting)}, 1, ln)
+	echoClients(t, ln.Addr().String(), 200, 20, 100)
+}

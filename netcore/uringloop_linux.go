@@ -60,12 +60,16 @@ const (
 func userData(kind uint64, n int) uint64    { return kind<<56 | uint64(uint32(n)) }
 func splitUserData(ud uint64) (uint64, int) { return ud >> 56, int(uint32(ud)) }
 
-// Ring sizes.
+// Ring sizes. The entry counts are variables for the tests, which run
+// loops on rings too small for their load.
+var (
+	uringSQEntries uint32 = 1024
+	uringCQEntries uint32 = 8192
+)
+
 const (
-	uringSQEntries = 1024
-	uringCQEntries = 8192
-	uringBufCount  = 128      // provided buffers per loop (a power of two)
-	uringBufSize   = 16 << 10 // bytes each
+	uringBufCount = 128      // provided buffers per loop (a power of two)
+	uringBufSize  = 16 << 10 // bytes each
 )
 
 // uringSlot flags.
@@ -143,6 +147,8 @@ type uringLoop struct {
 	// the loop (reactorConn.Close), for the loop to close.
 	closeMu   sync.Mutex
 	closeReqs []*reactorConn
+	// adopts are connections the reactor's feed handed to this loop.
+	adopts adoptQueue
 	// counts not yet added to r.stats
 	loopCounts
 }
@@ -328,6 +334,9 @@ func (l *uringLoop) run(ready chan<- error) {
 		}
 	}
 	l.flushStats(l.r.stats)
+	for _, a := range l.adopts.take(true) {
+		l.r.refuseFed(a)
+	}
 	l.teardown()
 }
 
@@ -368,17 +377,23 @@ func (l *uringLoop) acceptsDone() bool {
 }
 
 // sqe returns a free submission entry, submitting what is queued when
-// the ring is full.
+// the ring is full. A kernel that holds completions the completion ring
+// had no room for may refuse submissions (EBUSY) until they are moved
+// into the ring: entering to get events (none awaited) moves them, into
+// the room that reap gives back completion by completion.
 func (l *uringLoop) sqe() *uringSQE {
 	for {
 		if s := l.ring.sqe(); s != nil {
 			return s
 		}
 		if err := l.ring.enter(false); err != nil {
-			// The kernel took nothing: wait a moment for it to
-			// consume (it cannot, without entering; enter again).
 			runtime.Gosched()
+			continue
 		}
+		if s := l.ring.sqe(); s != nil {
+			return s
+		}
+		l.ring.flush()
 	}
 }
 
@@ -479,6 +494,9 @@ func (l *uringLoop) reap() {
 		}
 		for ; head != tail; head++ {
 			c := *l.ring.cqe(head)
+			// Its slot is free for the kernel from now: a full
+			// submission ring met while handling it may need it.
+			l.ring.cqAdvance(head + 1)
 			kind, n := splitUserData(c.userData)
 			switch kind {
 			case udRecv:
@@ -501,7 +519,6 @@ func (l *uringLoop) reap() {
 				}
 			}
 		}
-		l.ring.cqAdvance(tail)
 	}
 }
 
@@ -517,6 +534,13 @@ func (l *uringLoop) onWake() {
 		if fd := c.at.fd; fd < len(l.conns) && l.conns[fd].flags&slotOpen != 0 && l.conns[fd].conn() == c {
 			l.closeConn(fd, nil)
 		}
+	}
+	for _, a := range l.adopts.take(false) {
+		if l.rt.state.Load() != reactorRunning {
+			l.r.refuseFed(a)
+			continue
+		}
+		l.newConn(a.fd, fedListener(a.fd), a.id)
 	}
 	state := l.rt.state.Load()
 	if state != reactorRunning {
@@ -572,7 +596,7 @@ func (l *uringLoop) onAccept(i int, res int32, flags uint32) {
 			unix.Close(fd)
 		} else {
 			l.backoff.Reset()
-			l.newConn(fd, ul.ln)
+			l.newConn(fd, ul.ln, 0)
 		}
 	} else if !l.stopped && !ul.gone {
 		err := os.NewSyscallError("accept", syscall.Errno(-res))
@@ -632,10 +656,10 @@ func (l *uringLoop) pause(d time.Duration) {
 
 // newConn sets up an accepted connection: options, the OnConnection
 // decision, then the greeting or the first receive.
-func (l *uringLoop) newConn(fd int, ln *loopListener) {
+func (l *uringLoop) newConn(fd int, ln *loopListener, id uint64) {
 	r := l.r
 	r.connOptions(fd, ln)
-	conn, ok := r.accepted(fd, nil, ln, loopPlace{ring: l, fd: fd})
+	conn, ok := r.accepted(fd, nil, ln, loopPlace{ring: l, fd: fd}, id)
 	if !ok {
 		return
 	}

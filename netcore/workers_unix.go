@@ -444,6 +444,29 @@ func WorkerListener() (net.Listener, error) {
 
 // Accept returns the next connection the master hands over.
 func (l *workerListener) Accept() (net.Conn, error) {
+	for {
+		fd, id, err := l.acceptFD()
+		if err != nil {
+			return nil, err
+		}
+		f := os.NewFile(uintptr(fd), "connection")
+		c, err := net.FileConn(f)
+		f.Close()
+		if err != nil {
+			l.ended(id)
+			continue
+		}
+		l.mu.Lock()
+		l.ids[c] = id
+		l.mu.Unlock()
+		return c, nil
+	}
+}
+
+// acceptFD returns the descriptor of the next connection the master hands
+// over, and the master's id for it: what Accept wraps in a net.Conn, and
+// what the event loops serve as it is.
+func (l *workerListener) acceptFD() (int, uint64, error) {
 	l.accepting.Lock()
 	defer l.accepting.Unlock()
 	for {
@@ -459,17 +482,7 @@ func (l *workerListener) Accept() (net.Conn, error) {
 			}
 			fd := l.fds[0]
 			l.fds = l.fds[1:]
-			f := os.NewFile(uintptr(fd), "connection")
-			c, err := net.FileConn(f)
-			f.Close()
-			if err != nil {
-				l.ended(r.id)
-				continue
-			}
-			l.mu.Lock()
-			l.ids[c] = r.id
-			l.mu.Unlock()
-			return c, nil
+			return fd, r.id, nil
 		}
 		if l.start > 0 {
 			l.end = copy(l.buf, l.buf[l.start:l.end])
@@ -495,7 +508,7 @@ func (l *workerListener) Accept() (net.Conn, error) {
 				go gone()
 			}
 		}
-		return nil, net.ErrClosed
+		return -1, 0, net.ErrClosed
 	}
 }
 

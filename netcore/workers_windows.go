@@ -23,5 +23,7 @@ func (l *workerListener) take(net.Conn) uint64 { return 0 }
 func (l *workerListener) ended(uint64)         {}
 func (l *workerListener) attach(*Server)       {}
 
+func (l *workerListener) acceptFD() (int, uint64, error) { return -1, 0, net.ErrClosed }
+
 // WorkerListener returns nil: a process on Windows is never a worker.
 func WorkerListener() (net.Listener, error) { return nil, nil }
