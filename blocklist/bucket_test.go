@@ -438,3 +438,39 @@ func TestBucketSlices(t *testing.T) {
 		}
 	}
 }
+
+// FuzzBuildIndex checks a new index against slices.Sort and plain
+// coalescing on intervals laid out as the fuzzer picks: a layout, a size
+// (past dirMin, where the bucket sort builds the directory, or below), and
+// a mask of low bits cleared from the starts, to crowd them.
+func FuzzBuildIndex(f *testing.F) {
+	f.Add(uint64(1), uint16(600), uint8(0), uint8(0))
+	f.Add(uint64(2), uint16(3000), uint8(3), uint8(40))
+	f.Add(uint64(3), uint16(513), uint8(5), uint8(63))
+	f.Add(uint64(4), uint16(779), uint8(7), uint8(0))
+	f.Fuzz(func(t *testing.T, seed uint64, n uint16, layout, crowd uint8) {
+		r := rand.New(rand.NewPCG(seed, 17))
+		size := int(n % 4000)
+		name := bucketLayouts[int(layout)%len(bucketLayouts)]
+		v4, v6 := gen4(name, size, r), gen6(name, size, r)
+		m4 := ^uint32(0) << (crowd % 32)
+		m6 := ^uint64(0) << (crowd % 64)
+		for i := range v4 {
+			s, e := uint32(v4[i]>>32)&m4, uint32(v4[i])
+			v4[i] = span4(s, max(s, e))
+			v6[i].start.lo &= m6
+			if v6[i].end.cmp(v6[i].start) < 0 {
+				v6[i].end = v6[i].start
+			}
+		}
+		s4 := slices.Sorted(slices.Values(v4))
+		want4 := coalesce4(s4)
+		want6 := coalesce6(slices.SortedFunc(slices.Values(v6), cmpSpan6))
+		x := buildIndex(nil, &spans{v4: v4, v6: v6})
+		if !slices.Equal(x.v4, want4) || !slices.Equal(x.v6, want6) {
+			t.Fatalf("%s/%d: the sets differ from sorting and coalescing", name, size)
+		}
+		checkAnswers4(t, name, x, want4, r)
+		checkAnswers6(t, name, x, want6, r)
+	})
+}
