@@ -375,7 +375,8 @@ var parallelSortMin = 16384
 // slices of the directory (cut for len(a) intervals from the smallest start
 // to the largest), then one pass that coalesces the intervals in place and
 // counts those that start in each slice, which the directory's entries
-// add up.
+// add up. (When most intervals are coalesced away, the directory is cut
+// again for those left.)
 func fresh4(a, tmp []uint64) ([]uint64, dir) {
 	lo, hi := a[0]>>32, a[0]>>32
 	for _, v := range a {
@@ -383,7 +384,7 @@ func fresh4(a, tmp []uint64) ([]uint64, dir) {
 	}
 	d := newDir(len(a), lo, hi)
 	c, shift := d.first[:len(d.first)-1], d.shift
-	bucket4(a, tmp, c, 32, lo, shift, bucketDepth)
+	bucket4(a, tmp, c, lo, shift, bucketDepth)
 	clear(c)
 	m := 0 // intervals out
 	for _, v := range tmp {
@@ -401,7 +402,13 @@ func fresh4(a, tmp []uint64) ([]uint64, dir) {
 	}
 	prefixSums(c)
 	d.first[len(c)] = uint32(m)
-	return tmp[:m], d
+	out := tmp[:m]
+	if m < len(a)/4 {
+		// Cut for far more intervals than are left: cut it again.
+		d = newDir(m, out[0]>>32, out[m-1]>>32)
+		d.fill(m, func(i int) uint64 { return out[i] >> 32 })
+	}
+	return out, d
 }
 
 // fresh6 is fresh4 for IPv6, the directory cutting the high halves of
@@ -437,5 +444,10 @@ func fresh6(a, tmp []span6) ([]span6, dir) {
 	}
 	prefixSums(c)
 	d.first[len(c)] = uint32(m)
-	return tmp[:m], d
+	out := tmp[:m]
+	if m < len(a)/4 {
+		d = newDir(m, out[0].start.hi, out[m-1].start.hi)
+		d.fill(m, func(i int) uint64 { return out[i].start.hi })
+	}
+	return out, d
 }

@@ -49,23 +49,24 @@ func prefixSums(c []uint32) uint32 {
 	return most
 }
 
-// sortPacked sorts IPv4 intervals packed as start<<32 | end and returns
-// them: in a or in tmp, which has room for a.
+// sortPacked sorts IPv4 intervals packed as start<<32 | end by start (not
+// by end where starts are equal) and returns them: in a or in tmp, which has
+// room for a.
 func sortPacked(a, tmp []uint64) []uint64 {
 	return sort4(a, tmp[:len(a)], bucketDepth)
 }
 
-// sort4 sorts a, using tmp (as long as a) as scratch space, and returns the
-// sorted keys: in a or in tmp.
+// sort4 sorts IPv4 intervals by start, using tmp (as long as a) as scratch
+// space, and returns them: in a or in tmp.
 func sort4(a, tmp []uint64, depth int) []uint64 {
 	n := len(a)
 	if n <= insertionMax {
 		insertion4(a)
 		return a
 	}
-	lo, hi := a[0], a[0]
+	lo, hi := a[0]>>32, a[0]>>32
 	for _, v := range a {
-		lo, hi = min(lo, v), max(hi, v)
+		lo, hi = min(lo, v>>32), max(hi, v>>32)
 	}
 	if lo == hi {
 		return a
@@ -82,33 +83,33 @@ func sort4(a, tmp []uint64, depth int) []uint64 {
 	} else {
 		c = make([]uint32, nb)
 	}
-	bucket4(a, tmp, c, 0, lo, shift, depth)
+	bucket4(a, tmp, c, lo, shift, depth)
 	return tmp
 }
 
-// bucket4 sorts a into tmp (as long), by slices: the slice of key v is
-// (v>>ks - lo) >> shift, c (zeroed) has one count for each. The keys are
-// sorted whole, not only their slices. On return, c[s] is where slice s
-// ends in tmp.
-func bucket4(a, tmp []uint64, c []uint32, ks uint, lo uint64, shift uint, depth int) {
-	if spread4(a, tmp, c, ks, lo, shift) > insertionMax {
+// bucket4 sorts IPv4 intervals by start from a into tmp (as long), by
+// slices: the slice of an interval starting at v is (v - lo) >> shift, c
+// (zeroed) has one count for each. On return, c[s] is where slice s ends in
+// tmp.
+func bucket4(a, tmp []uint64, c []uint32, lo uint64, shift uint, depth int) {
+	if spread4(a, tmp, c, lo, shift) > insertionMax {
 		sortLarge4(tmp, a, c, depth-1)
 	}
-	// Each key is now in its slice, and no slice holds more than
-	// insertionMax keys out of order: one insertion sort over them all
+	// Each interval is now in its slice, and no slice holds more than
+	// insertionMax out of order: one insertion sort over them all
 	// finishes (with fewer unpredictable branches than a sort per slice).
 	insertion4(tmp)
 }
 
-// spread4 moves the keys of a into tmp, slice by slice, and returns the
-// number of keys of the most crowded slice.
-func spread4(a, tmp []uint64, c []uint32, ks uint, lo uint64, shift uint) uint32 {
+// spread4 moves the intervals of a into tmp, slice by slice, and returns
+// the number of intervals of the most crowded slice.
+func spread4(a, tmp []uint64, c []uint32, lo uint64, shift uint) uint32 {
 	for _, v := range a {
-		c[(v>>ks-lo)>>shift]++
+		c[(v>>32-lo)>>shift]++
 	}
 	most := prefixSums(c)
 	for _, v := range a {
-		s := (v>>ks - lo) >> shift
+		s := (v>>32 - lo) >> shift
 		tmp[c[s]] = v
 		c[s]++
 	}
@@ -116,7 +117,7 @@ func spread4(a, tmp []uint64, c []uint32, ks uint, lo uint64, shift uint) uint32
 }
 
 // sortLarge4 sorts, in place, each slice of b that holds more than
-// insertionMax keys, c[s] being where slice s ends, with scratch space as
+// insertionMax intervals, c[s] being where slice s ends, with scratch space as
 // long as b.
 func sortLarge4(b, scratch []uint64, c []uint32, depth int) {
 	begin := 0
@@ -134,7 +135,7 @@ func insertion4(a []uint64) {
 	for i := 1; i < len(a); i++ {
 		v := a[i]
 		j := i
-		for ; j > 0 && a[j-1] > v; j-- {
+		for ; j > 0 && a[j-1]>>32 > v>>32; j-- {
 			a[j] = a[j-1]
 		}
 		a[j] = v
