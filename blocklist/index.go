@@ -139,7 +139,8 @@ type index struct {
 // to the last, cut into 2^k equal slices (k such that at most one interval
 // starts in each, on average: 2^k is 1 to 2 times the set's size, up to
 // 2^17), and for each slice the first interval that starts in it or
-// later. A search then looks at the few intervals of one slice, which
+// later. (A new index's directory is cut for its intervals before they are
+// coalesced, from the first start to the largest: see fresh4.) A search then looks at the few intervals of one slice, which
 // lie in a cache line or two, rather than touching a line per step of a
 // binary search over the whole set; and as the slices are cut between the
 // set's own ends, addresses crowded in one prefix (2001:db8::/32) spread
@@ -280,7 +281,8 @@ func buildIndex(old *index, pending *spans) *index {
 }
 
 // build4 sorts v4 (with tmp, when it has room) and merges it with old, a
-// sorted set, coalescing intervals that overlap or touch.
+// sorted set, coalescing intervals that overlap or touch. A new set large
+// enough for a directory is built by fresh4.
 func build4(old, v4, tmp []uint64) ([]uint64, dir) {
 	if cap(tmp) < len(v4) {
 		tmp = make([]uint64, len(v4))
