@@ -77,7 +77,7 @@ func sort4(a, tmp []uint64, depth int) []uint64 {
 	}
 	shift, nb := bucketShift(n, hi-lo)
 	var buf [512]uint32
-	c := buf[:0]
+	var c []uint32
 	if nb <= len(buf) {
 		c = buf[:nb]
 	} else {
@@ -176,7 +176,7 @@ func sort6(a, tmp []span6, depth int) []span6 {
 	}
 	shift, nb := bucketShift(n, hi-lo)
 	var buf [512]uint32
-	c := buf[:0]
+	var c []uint32
 	if nb <= len(buf) {
 		c = buf[:nb]
 	} else {
