@@ -12,7 +12,9 @@ import (
 // comparisons, and reads IPv4 addresses and prefixes without a loop over
 // their digits (each octet's length is found for all four at once, eight
 // bytes at a time), so that neither costs a mispredicted branch when
-// rules of each kind and octets of each length come in random order.
+// rules of each kind and octets of each length come in random order;
+// IPv6 addresses are read the same way, when they are of the common
+// forms fastIPv6 knows.
 //
 // s must hold at least fastMargin bytes from i: fastRule loads words
 // there without checking for the end (a rule string quickRule reads is at
@@ -45,7 +47,7 @@ func fastRule(s []byte, i int, c *crule) (next int) {
 		}
 		start, i = ipFrom4(a), j
 	} else {
-		hi, lo, j, ok := scanIPv6(s, i)
+		hi, lo, j, ok := fastIPv6(s, i)
 		if !ok {
 			return 0
 		}
@@ -64,7 +66,7 @@ func fastRule(s []byte, i int, c *crule) (next int) {
 			}
 			end, i = ipFrom4(a), j
 		} else {
-			hi, lo, j, ok := scanIPv6(s, i+1)
+			hi, lo, j, ok := fastIPv6(s, i+1)
 			if !ok {
 				return 0
 			}
@@ -243,4 +245,93 @@ func fastIPv4(s []byte, i int) (a uint32, next int, ok bool) {
 		return 0, 0, false
 	}
 	return v0<<24 | v1<<16 | v2<<8 | v3, i + e3, true
+}
+
+// nonHex returns a bit for each of the eight bytes of w that is not a hex
+// digit in either case.
+func nonHex(w uint64) uint64 {
+	a := w | highs
+	digit := (a - lanes*'0') &^ (a - lanes*('9'+1))
+	l := w | lanes*0x20 | highs // lower case
+	letter := (l - lanes*'a') &^ (l - lanes*('f'+1))
+	return laneBits((^(digit | letter) | w) & highs)
+}
+
+// hex16 reads the n hex digits (1 to 4) at the start of w (the first in
+// the low byte); it returns 0 for n = 0, or more than 4.
+func hex16(w uint32, n int) uint64 {
+	// The value of each digit: its low four bits, plus 9 for a letter
+	// (0x40 is set in letters, not in digits).
+	v := w&0x0f0f0f0f + (w>>6&0x01010101)*9
+	// The last digit moved to lane 3, the lanes reversed, then packed
+	// four bits a lane.
+	x := bits.ReverseBytes32(v << uint(32-8*n))
+	x |= x >> 4
+	return uint64(x&0xff | x>>8&0xff00)
+}
+
+// fastIPv6 is scanIPv6, and gives the same answer, for an address of
+// eight groups, as most are when written in full, or of up to six groups
+// then "::", as a network often is: the ends of the groups are found at
+// once, as fastIPv4 finds the octets', and the groups read without a
+// loop. Any other address ("::" elsewhere, a dotted IPv4 part, a refused
+// one) is left to scanIPv6. s must hold 56 bytes from i.
+func fastIPv6(s []byte, i int) (hi, lo uint64, next int, ok bool) {
+	p := (*[56]byte)(s[i:])
+	// Where the hex digits stop, in the 40 bytes an address of eight
+	// groups and the byte after it take, and eight more bits, so that
+	// there are always eight.
+	m := nonHex(binary.LittleEndian.Uint64(p[0:8])) |
+		nonHex(binary.LittleEndian.Uint64(p[8:16]))<<8 |
+		nonHex(binary.LittleEndian.Uint64(p[16:24]))<<16 |
+		nonHex(binary.LittleEndian.Uint64(p[24:32]))<<24 |
+		nonHex(binary.LittleEndian.Uint64(p[32:40]))<<32 | 0xff<<40
+	var e [8]int
+	e[0] = bits.TrailingZeros64(m)
+	m &= m - 1
+	e[1] = bits.TrailingZeros64(m)
+	m &= m - 1
+	e[2] = bits.TrailingZeros64(m)
+	m &= m - 1
+	e[3] = bits.TrailingZeros64(m)
+	m &= m - 1
+	e[4] = bits.TrailingZeros64(m)
+	m &= m - 1
+	e[5] = bits.TrailingZeros64(m)
+	m &= m - 1
+	e[6] = bits.TrailingZeros64(m)
+	m &= m - 1
+	e[7] = bits.TrailingZeros64(m)
+	// n[k] is the length of group k, which ends at e[k]; a group of
+	// length 0 is the second ':' of a "::", or the end after it.
+	n := [8]int{e[0], e[1] - e[0] - 1, e[2] - e[1] - 1, e[3] - e[2] - 1, e[4] - e[3] - 1, e[5] - e[4] - 1, e[6] - e[5] - 1, e[7] - e[6] - 1}
+	// groups is how many groups of one to four digits, each followed by
+	// a ':', start the address.
+	groups := 0
+	for groups < 8 && uint(n[groups]-1) < 4 && p[e[groups]] == ':' {
+		groups++
+	}
+	end := 0
+	switch {
+	case groups == 7 && uint(n[7]-1) < 4:
+		// Eight groups, the last followed by neither a ':' nor a '.'.
+		groups, end = 8, e[7]
+	case groups >= 1 && groups <= 6 && n[groups] == 0 && p[e[groups]] == ':' && n[groups+1] == 0:
+		// "::" after the groups (the ':' after the last group, and one
+		// more), then the end.
+		end = e[groups+1]
+	default:
+		return scanIPv6(s, i)
+	}
+	if c := p[end]; c == ':' || c == '.' {
+		return scanIPv6(s, i)
+	}
+	var g [8]uint64
+	g[0] = hex16(binary.LittleEndian.Uint32(p[0:4]), n[0])
+	for k := 1; k < groups; k++ {
+		g[k] = hex16(binary.LittleEndian.Uint32(p[e[k-1]+1:e[k-1]+5]), n[k])
+	}
+	hi = g[0]<<48 | g[1]<<32 | g[2]<<16 | g[3]
+	lo = g[4]<<48 | g[5]<<32 | g[6]<<16 | g[7]
+	return hi, lo, i + end, true
 }

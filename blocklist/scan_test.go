@@ -162,6 +162,48 @@ func TestFastIPv4(t *testing.T) {
 	}
 }
 
+// TestFastIPv6 checks fastIPv6 against scanIPv6 on each test address,
+// and on random ones of each form, followed by other bytes.
+func TestFastIPv6(t *testing.T) {
+	_, v6 := testAddresses()
+	r := rand.New(rand.NewPCG(10, 10))
+	hexDigits := "0123456789abcdefABCDEF"
+	for range 3000 {
+		// One to nine groups of zero to five digits, with ':' or "::"
+		// between them.
+		var b strings.Builder
+		for k := range 1 + r.IntN(9) {
+			if k > 0 {
+				b.WriteString([]string{":", ":", ":", "::"}[r.IntN(4)])
+			}
+			for range r.IntN(6) {
+				b.WriteByte(hexDigits[r.IntN(len(hexDigits))])
+			}
+		}
+		if r.IntN(4) == 0 {
+			b.WriteString("::")
+		}
+		v6 = append(v6, b.String())
+	}
+	fast := 0
+	for _, a := range v6 {
+		for _, after := range []string{"", "\"", "/", "-", ":", ".", "g", "0", "::", ":1", ".1"} {
+			s := []byte(a + after + strings.Repeat(" ", 56))
+			wantHi, wantLo, wantNext, wantOK := scanIPv6(s, 0)
+			hi, lo, next, ok := fastIPv6(s, 0)
+			if ok != wantOK || ok && (hi != wantHi || lo != wantLo || next != wantNext) {
+				t.Fatalf("fastIPv6(%q) = %x %x, %d, %v; scanIPv6: %x %x, %d, %v", a+after, hi, lo, next, ok, wantHi, wantLo, wantNext, wantOK)
+			}
+			if ok {
+				fast++
+			}
+		}
+	}
+	if fast < 1000 {
+		t.Fatalf("only %d addresses read", fast)
+	}
+}
+
 // slowSink hides a sink from scanFast: scanElements then reads every
 // element with the general reader.
 type slowSink struct{ ruleSink }
@@ -359,7 +401,8 @@ func FuzzFastRule(f *testing.F) {
 	for _, s := range []string{
 		"Address: IPv4 1.2.3.4", "Subnet: IPv4 10.0.0.0/8", "Range: IPv4 1.2.3.4-1.2.3.5", "Address: IPv6 ::1",
 		"Subnet: IPv6 2001:db8::/32", "Range: IPv6 ::1-::ffff:1.2.3.4", "Address: IPv4 01.2.3.4",
-		"Subnet: IPv4 1.2.3.4/033", "Address: IPv4 255.255.255.256",
+		"Subnet: IPv4 1.2.3.4/033", "Address: IPv4 255.255.255.256", "Address: IPv6 1:22:333:4444:a:Bc:dEf:0",
+		"Subnet: IPv6 1:2:3::/48", "Range: IPv6 1:2:3:4:5:6:7:8-1:2:3:4:5:6:7:9", "Subnet: IPv6 1:2:3:4:5:6::/96",
 	} {
 		f.Add(s, "\",\n")
 	}
