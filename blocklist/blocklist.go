@@ -333,20 +333,18 @@ func (b *BlockList) Size() int {
 // does. An address that cannot be read is not blocked: Node returns false,
 // and so does Check, with an ERR_INVALID_ADDRESS error saying why.
 func (b *BlockList) Check(address, family string) (bool, error) {
-	v4, ok := familyOf(family)
-	if !ok {
-		v4 = false
-	}
-	a, ok := parseAddress(address, v4)
-	if !ok {
-		return false, errInvalidAddress()
-	}
-	return b.checkIP(a), nil
+	return checkIn(b.index(), address, family)
 }
 
 // CheckBytes is Check for an address held in a byte slice (a line of
 // input), without copying it.
 func (b *BlockList) CheckBytes(address []byte, family string) (bool, error) {
+	return checkIn(b.index(), address, family)
+}
+
+// checkIn reads an address as Check does (an unknown family reads it as
+// IPv6) and looks it up in x.
+func checkIn[T text](x *index, address T, family string) (bool, error) {
 	v4, ok := familyOf(family)
 	if !ok {
 		v4 = false
@@ -355,30 +353,35 @@ func (b *BlockList) CheckBytes(address []byte, family string) (bool, error) {
 	if !ok {
 		return false, errInvalidAddress()
 	}
-	return b.checkIP(a), nil
+	return x.has(a), nil
 }
 
 // CheckAddr reports whether an address is blocked. An Is4 address is
 // checked as IPv4, any other as IPv6 (so ::ffff:10.0.0.1, the form a
 // dual-stack listener reports IPv4 peers in, is blocked by IPv4 rules for
 // 10.0.0.1, as in Node). The zone is ignored. It does not allocate.
-func (b *BlockList) CheckAddr(a netip.Addr) bool {
+func (b *BlockList) CheckAddr(a netip.Addr) bool { return b.index().hasAddr(a) }
+
+// hasAddr looks a net/netip address up: an Is4 address as IPv4, any
+// other as IPv6.
+func (x *index) hasAddr(a netip.Addr) bool {
 	switch {
 	case a.Is4():
 		v := a.As4()
-		return b.index().has4(binary.BigEndian.Uint32(v[:]))
+		return x.has4(binary.BigEndian.Uint32(v[:]))
 	case a.Is6():
 		v := a.As16()
-		return b.index().has6(u128{binary.BigEndian.Uint64(v[:8]), binary.BigEndian.Uint64(v[8:])})
+		return x.has6(u128{binary.BigEndian.Uint64(v[:8]), binary.BigEndian.Uint64(v[8:])})
 	}
 	return false
 }
 
-func (b *BlockList) checkIP(a ip) bool {
+// has looks an address up in its family.
+func (x *index) has(a ip) bool {
 	if a.v4 {
-		return b.index().has4(a.v4value())
+		return x.has4(a.v4value())
 	}
-	return b.index().has6(u128{a.hi, a.lo})
+	return x.has6(u128{a.hi, a.lo})
 }
 
 // index returns the current index, building it if rules changed.

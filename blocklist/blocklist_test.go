@@ -542,7 +542,7 @@ func TestIndexMatchesNaive(t *testing.T) {
 			if !ok {
 				continue
 			}
-			got, want := b.checkIP(a), naiveBlocked(rules, a)
+			got, want := b.index().has(a), naiveBlocked(rules, a)
 			if got != want {
 				t.Fatalf("%d rules: check %v (v4=%v) = %v, rule by rule %v", n, a, a.v4, got, want)
 			}

@@ -2,7 +2,11 @@ package cmd
 
 import (
 	"bytes"
+	"errors"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 
@@ -24,6 +28,10 @@ type BlockCheckOptions struct {
 	// address.
 	Type  string
 	Quiet bool // -q: print nothing, answer with the exit status only
+
+	// CacheDir is where the rule file's intervals are cached between
+	// runs ($XDG_CACHE_HOME/nodenet/blocklist); "" with --no-cache.
+	CacheDir string
 }
 
 // NewCmdBlockCheck builds `nodenet block check`. runF, when not nil,
@@ -31,6 +39,7 @@ type BlockCheckOptions struct {
 func NewCmdBlockCheck(f *Factory, runF func(*BlockCheckOptions) error) *cobra.Command {
 	opts := &BlockCheckOptions{IO: f.IO}
 	var fl blockFlags
+	var noCache bool
 	cmd := &cobra.Command{
 		Use:   "check [ADDRESS...]",
 		Short: "Check addresses against the rules (blockList.check)",
@@ -42,8 +51,12 @@ With no ADDRESS, each line of stdin is an address; a trailing "\n", and a
 "\r" before it, are not part of it. Answers are streamed: each is printed
 before nodenet waits for more input.
 
-Checking is logarithmic in the number of rules, and a rule file of
-100,000 rules loads in a few tens of milliseconds.
+Checking is logarithmic in the number of rules. A rule file of 100,000
+rules is parsed in about 10 milliseconds; what its rules block (sorted
+intervals) is then kept in $XDG_CACHE_HOME/nodenet/blocklist, under the
+file's name and checksums of its contents, and read back by the next
+check of the same contents in about a millisecond. A changed file is
+parsed again. --no-cache neither reads nor writes the cache.
 
 Exit status: 0 when every address is blocked (and when there are none),
 1 otherwise, 2 on a usage error, like grep.`,
@@ -62,12 +75,16 @@ Exit status: 0 when every address is blocked (and when there are none),
 			opts.Addresses = args
 			opts.FromStdin = len(args) == 0
 			opts.Quiet = f.Quiet
+			if !noCache {
+				opts.CacheDir = blockCacheDir()
+			}
 			if runF != nil {
 				return runF(opts)
 			}
 			return blockCheckRun(opts)
 		},
 	}
+	cmd.Flags().BoolVar(&noCache, "no-cache", false, "parse the rule file, without reading or writing the cache of its intervals")
 	addBlockFlags(cmd, &fl, "check every address as ipv4 or ipv6 (default: IPv6 when the address has a ':')")
 	return cmd
 }
@@ -84,7 +101,7 @@ func blockCheckRun(opts *BlockCheckOptions) error {
 		debug.SetMemoryLimit(limit)
 		debug.SetGCPercent(gc)
 	}()
-	b, err := blockLoad(opts.BlockFileOptions)
+	b, err := blockLoadIndex(opts.BlockFileOptions, opts.CacheDir)
 	if err != nil {
 		return err
 	}
@@ -124,9 +141,39 @@ const (
 	blockCheckOutBuffer = 64 << 10  // answers are written in pieces of about this
 )
 
+// blockCacheDir is where block check caches rule files' intervals, or ""
+// when the system names no cache directory.
+func blockCacheDir() string {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(d, "nodenet", "blocklist")
+}
+
+// blockLoadIndex reads the rule file for checks, through the cache in
+// cacheDir when it is not "". The default file may not exist yet: then
+// there are no rules.
+func blockLoadIndex(o BlockFileOptions, cacheDir string) (blockCheckList, error) {
+	x, err := blocklist.LoadIndex(o.File, cacheDir)
+	if err != nil {
+		if o.Default && errors.Is(err, fs.ErrNotExist) {
+			return blocklist.New(), nil
+		}
+		return nil, blockStoreError(err)
+	}
+	return x, nil
+}
+
+// blockCheckList is what block check checks against: a rule file's
+// Index, or an empty BlockList.
+type blockCheckList interface {
+	CheckBytes(address []byte, family string) (bool, error)
+}
+
 // blockChecker answers addresses and collects the answers in out.
 type blockChecker struct {
-	list   *blocklist.BlockList
+	list   blockCheckList
 	family string
 	quiet  bool
 	w      io.Writer
