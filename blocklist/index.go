@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"math/bits"
 	"runtime"
-	"slices"
 )
 
 // Check is answered from two sorted sets of disjoint, non-adjacent closed
@@ -39,6 +38,8 @@ func (a u128) cmp(b u128) int {
 	}
 	return cmp.Compare(a.lo, b.lo)
 }
+
+func (a u128) less(b u128) bool { return a.hi < b.hi || a.hi == b.hi && a.lo < b.lo }
 
 // next returns a+1 and whether it did not overflow.
 func (a u128) next() (u128, bool) {
@@ -144,7 +145,8 @@ type index struct {
 // to the last, cut into 2^k equal slices (k such that at most one interval
 // starts in each, on average: 2^k is 1 to 2 times the set's size, up to
 // 2^17), and for each slice the first interval that starts in it or
-// later. A search then looks at the few intervals of one slice, which
+// later. (A new index's directory is cut for its intervals before they are
+// coalesced, from the first start to the largest: see fresh4.) A search then looks at the few intervals of one slice, which
 // lie in a cache line or two, rather than touching a line per step of a
 // binary search over the whole set; and as the slices are cut between the
 // set's own ends, addresses crowded in one prefix (2001:db8::/32) spread
@@ -285,10 +287,14 @@ func buildIndex(old *index, pending *spans) *index {
 }
 
 // build4 sorts v4 (with tmp, when it has room) and merges it with old, a
-// sorted set, coalescing intervals that overlap or touch.
+// sorted set, coalescing intervals that overlap or touch. A new set large
+// enough for a directory is built by fresh4.
 func build4(old, v4, tmp []uint64) ([]uint64, dir) {
 	if cap(tmp) < len(v4) {
 		tmp = make([]uint64, len(v4))
+	}
+	if len(old) == 0 && len(v4) >= dirMin {
+		return fresh4(v4, tmp[:len(v4)])
 	}
 	v4 = sortPacked(v4, tmp[:len(v4)])
 	var out []uint64
@@ -329,6 +335,9 @@ func build6(old, v6, tmp []span6) ([]span6, dir) {
 	if cap(tmp) < len(v6) {
 		tmp = make([]span6, len(v6))
 	}
+	if len(old) == 0 && len(v6) >= dirMin {
+		return fresh6(v6, tmp[:len(v6)])
+	}
 	v6 = sortSpans6(v6, tmp[:len(v6)])
 	var out []span6
 	if len(old) == 0 {
@@ -365,110 +374,88 @@ func build6(old, v6, tmp []span6) ([]span6, dir) {
 	return out, d
 }
 
-// Loading a rule file sorts every interval, in random order, by start:
-// with radix sorts, 11 bits at a time, over the bits where the starts
-// differ (from the lowest, each pass keeping the order of the one before),
-// where a comparison sort would take about 16 comparisons per interval.
-// Addresses crowded in one prefix (2000::/3, 2001:db8::/32) take fewer
-// passes. Small inputs use slices.Sort.
-const (
-	radixBits  = 11
-	radixMask  = 1<<radixBits - 1
-	radixSmall = 256
-)
-
 // parallelSortMin is the number of intervals of each family from which
 // the two families are built at once (a variable for tests).
 var parallelSortMin = 16384
 
-// sortPacked sorts IPv4 intervals packed as start<<32 | end by start (not
-// by end where starts are equal) and returns them: in a or in tmp, which
-// has room for a.
-func sortPacked(a, tmp []uint64) []uint64 {
-	if len(a) <= radixSmall {
-		slices.Sort(a)
-		return a
-	}
+// fresh4 builds the IPv4 set of a new index from a, at least dirMin
+// intervals, with tmp (as long) as scratch space: a bucket sort into the
+// slices of the directory (cut for len(a) intervals from the smallest start
+// to the largest), then one pass that coalesces the intervals in place and
+// counts those that start in each slice, which the directory's entries
+// add up. (When most intervals are coalesced away, the directory is cut
+// again for those left.)
+func fresh4(a, tmp []uint64) ([]uint64, dir) {
 	lo, hi := a[0]>>32, a[0]>>32
 	for _, v := range a {
 		lo, hi = min(lo, v>>32), max(hi, v>>32)
 	}
-	src, dst := a, tmp[:len(a)]
-	for shift := 0; shift < bits.Len64(hi-lo); shift += radixBits {
-		var count [1 << radixBits]int
-		for _, v := range src {
-			count[(v>>32-lo)>>shift&radixMask]++
+	d := newDir(len(a), lo, hi)
+	c, shift := d.first[:len(d.first)-1], d.shift
+	bucket4(a, tmp, c, lo, shift, bucketDepth)
+	clear(c)
+	m := 0 // intervals out
+	for _, v := range tmp {
+		if m > 0 {
+			// Never past v: the merged interval is written at or before
+			// the one read.
+			if last := uint32(tmp[m-1]); last == ^uint32(0) || uint32(v>>32) <= last+1 {
+				tmp[m-1] = tmp[m-1]&^0xffffffff | uint64(max(last, uint32(v)))
+				continue
+			}
 		}
-		sum := 0
-		for d, c := range count {
-			count[d] = sum
-			sum += c
-		}
-		for _, v := range src {
-			d := (v>>32 - lo) >> shift & radixMask
-			dst[count[d]] = v
-			count[d]++
-		}
-		src, dst = dst, src
+		tmp[m] = v
+		m++
+		c[(v>>32-lo)>>shift]++
 	}
-	return src
+	prefixSums(c)
+	d.first[len(c)] = uint32(m)
+	out := tmp[:m]
+	if m < len(a)/4 {
+		// Cut for far more intervals than are left: cut it again.
+		d = newDir(m, out[0]>>32, out[m-1]>>32)
+		d.fill(m, func(i int) uint64 { return out[i] >> 32 })
+	}
+	return out, d
 }
 
-// sortSpans6 sorts IPv6 intervals by start and returns them: in a or in
-// tmp, which has room for a. It sorts 8-byte keys rather than the 32-byte
-// intervals: each key is the high half of the start, less the smallest,
-// cut to the bits that fit beside the interval's place in a; the intervals
-// are then gathered in the keys' order, and runs of equal keys sorted
-// whole.
-func sortSpans6(a, tmp []span6) []span6 {
-	n := len(a)
-	if n <= radixSmall {
-		slices.SortFunc(a, func(x, y span6) int { return x.start.cmp(y.start) })
-		return a
-	}
+// fresh6 is fresh4 for IPv6, the directory cutting the high halves of
+// the starts.
+func fresh6(a, tmp []span6) ([]span6, dir) {
 	lo, hi := a[0].start.hi, a[0].start.hi
 	for i := range a {
 		lo, hi = min(lo, a[i].start.hi), max(hi, a[i].start.hi)
 	}
-	idxBits := bits.Len(uint(n - 1))
-	width := bits.Len64(hi - lo)
-	cut := max(width-(64-idxBits), 0) // low bits of hi - lo left out
-	keys := make([]uint64, 2*n)
-	src, dst := keys[:n], keys[n:]
-	for i := range a {
-		src[i] = (a[i].start.hi-lo)>>cut<<idxBits | uint64(i)
+	d := newDir(len(a), lo, hi)
+	c, shift := d.first[:len(d.first)-1], d.shift
+	bucket6(a, tmp, c, false, lo, shift, bucketDepth)
+	clear(c)
+	m := 0
+	for i := range tmp {
+		v := &tmp[i]
+		if m > 0 {
+			// v touches the last interval out when its start less one,
+			// if it has one, is at most that interval's end.
+			o := &tmp[m-1]
+			plo, b := bits.Sub64(v.start.lo, 1, 0)
+			phi, b := bits.Sub64(v.start.hi, 0, b)
+			if b != 0 || phi < o.end.hi || phi == o.end.hi && plo <= o.end.lo {
+				if o.end.less(v.end) {
+					o.end = v.end
+				}
+				continue
+			}
+		}
+		c[(v.start.hi-lo)>>shift]++
+		tmp[m] = *v
+		m++
 	}
-	for shift := idxBits; shift < idxBits+width-cut; shift += radixBits {
-		var count [1 << radixBits]int
-		for _, k := range src {
-			count[k>>shift&radixMask]++
-		}
-		sum := 0
-		for d, c := range count {
-			count[d] = sum
-			sum += c
-		}
-		for _, k := range src {
-			d := k >> shift & radixMask
-			dst[count[d]] = k
-			count[d]++
-		}
-		src, dst = dst, src
+	prefixSums(c)
+	d.first[len(c)] = uint32(m)
+	out := tmp[:m]
+	if m < len(a)/4 {
+		d = newDir(m, out[0].start.hi, out[m-1].start.hi)
+		d.fill(m, func(i int) uint64 { return out[i].start.hi })
 	}
-	out := tmp[:n]
-	mask := uint64(1)<<idxBits - 1
-	for j, k := range src {
-		out[j] = a[k&mask]
-	}
-	for i := 0; i < n; {
-		j := i + 1
-		for j < n && src[j]>>idxBits == src[i]>>idxBits {
-			j++
-		}
-		if j-i > 1 {
-			slices.SortFunc(out[i:j], func(x, y span6) int { return x.start.cmp(y.start) })
-		}
-		i = j
-	}
-	return out
+	return out, d
 }
