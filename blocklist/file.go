@@ -354,7 +354,7 @@ func scanElements(data []byte, i, end int, open, close bool, sink ruleSink) erro
 		}
 	}
 	for {
-		i = skipSpace(s, i)
+		i = skipSpace(s, scanFast(s, i, sink))
 		if i == len(s) {
 			if !close {
 				return nil // the other part goes on

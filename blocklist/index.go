@@ -81,42 +81,48 @@ func mask32(prefix int) uint32 { return ^uint32(0) << (32 - prefix) }
 
 // add records what rule c blocks.
 func (s *spans) add(c crule) {
-	a := u128{c.start().hi, c.start().lo}
+	// The interval of the rule's 128-bit values: the subnet's mask (an
+	// IPv4 subnet's prefix counts from bit 96 of its mapped form) and the
+	// range's end, without a branch on the kind.
+	p := int(c.prefix) + 96*b2i(c.v4)
+	if c.kind != SubnetRule {
+		p = 128
+	}
+	mhi, mlo := ^(^uint64(0) >> uint(p)), ^uint64(0)<<uint(128-p)
+	ehi, elo := c.sh, c.sl
+	if c.kind == RangeRule {
+		ehi, elo = c.eh, c.el
+	}
+	lo := u128{c.sh & mhi, c.sl & mlo}
+	hi := u128{ehi | ^mhi, elo | ^mlo}
+	if c.v4 {
+		s.v4 = append(s.v4, span4(uint32(lo.lo), uint32(hi.lo)))
+		return
+	}
+	s.v6 = append(s.v6, span6{lo, hi})
+	if lo.hi != 0 {
+		return // above ::ffff:0:0/96: no IPv4 address
+	}
+	// What an IPv6 rule blocks for IPv4 checks.
 	switch c.kind {
 	case AddressRule:
-		if !c.start().v4 {
-			s.v6 = append(s.v6, span6{a, a})
-		}
-		if c.start().v4 || c.start().mapped() {
+		if c.start().mapped() {
 			v := c.start().v4value()
 			s.v4 = append(s.v4, span4(v, v))
 		}
 	case RangeRule:
-		if !c.start().v4 {
-			s.v6 = append(s.v6, span6{a, u128{c.end().hi, c.end().lo}})
-		}
-		if c.start().v4 || c.start().mapped() && c.end().mapped() {
+		if c.start().mapped() && c.end().mapped() {
 			s.v4 = append(s.v4, span4(c.start().v4value(), c.end().v4value()))
 		}
 	case SubnetRule:
-		p := int(c.prefix)
-		if c.start().v4 {
-			m := mask32(p)
-			v := c.start().v4value()
-			s.v4 = append(s.v4, span4(v&m, v|^m))
-			return
-		}
-		m := mask128(p)
-		lo := u128{a.hi & m.hi, a.lo & m.lo}
-		s.v6 = append(s.v6, span6{lo, u128{a.hi | ^m.hi, a.lo | ^m.lo}})
 		switch {
-		case p <= 96:
+		case c.prefix <= 96:
 			// The subnet holds all of ::ffff:0:0/96 or none of it.
-			if mappedHi&m.hi == lo.hi && mappedLo&m.lo == lo.lo {
+			if mappedHi == lo.hi && mappedLo&mlo == lo.lo {
 				s.v4 = append(s.v4, span4(0, ^uint32(0)))
 			}
 		case c.start().mapped():
-			m4 := mask32(p - 96)
+			m4 := mask32(int(c.prefix) - 96)
 			v := c.start().v4value()
 			s.v4 = append(s.v4, span4(v&m4, v|^m4))
 		}
