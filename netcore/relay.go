@@ -225,7 +225,11 @@ func (r *relay) until(in io.Reader, out io.Writer) error {
 			}
 			// Our end closed the socket after the peer's: a normal end.
 		}
-		if inDone && !ended && (stopped || !downDone) {
+		// Our FIN goes when in ends while the peer is still sending; once
+		// the peer has ended (its end passed on to out: the child's
+		// output may end because of it, and be heard of first), only
+		// after Stop.
+		if inDone && !ended && (stopped || !downDone && !r.peerDone.Load()) {
 			ended = true
 			if err := s.End(); err != nil {
 				return err
@@ -242,6 +246,9 @@ func (r *relay) until(in io.Reader, out io.Writer) error {
 // to out.
 func (r *relay) downThenEnd(out io.Writer) error {
 	err := r.down(out)
+	if err == nil {
+		r.peerDone.Store(true)
+	}
 	if err == nil && r.opts.EndOut {
 		if cw, ok := out.(interface{ CloseWrite() error }); ok {
 			cw.CloseWrite() //nolint:errcheck // the reader may be gone already
@@ -263,6 +270,7 @@ type relay struct {
 	firstIn     atomic.Int64 // when in gave its first byte, Unix ns; 0 before
 	recvAtInput atomic.Int64 // bytes received by then
 	lastRecv    atomic.Int64 // when the buffered copy last read, Unix ns
+	peerDone    atomic.Bool  // down has met the peer's end, before passing it on
 }
 
 // peerWatch tells what the kernel knows of the peer's sending, where the

@@ -348,3 +348,56 @@ func TestSocketStatesAndEvents(t *testing.T) {
 		t.Errorf("events:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// childOut stands for a child's stdin as Relay's out, for Exec: passing
+// the peer's end on to it (CloseWrite) makes the child end its output,
+// at once, as cat does at the end of its input; and the relay's goroutine
+// that passed it on is then slow to go on (a busy machine), so that the
+// child's end reaches the relay first.
+type childOut struct {
+	bytes.Buffer
+	endOutput func()
+}
+
+func (c *childOut) CloseWrite() error {
+	c.endOutput()
+	time.Sleep(5 * time.Millisecond)
+	return nil
+}
+
+// TestRelayStopWaitsAfterPeerEnd: when the peer has ended and the child's
+// output then ends because of it, our FIN waits for Stop (the child's
+// exit), so that the connection's close comes after the exit and carries
+// its status. The child's end and the peer's reach the relay at about
+// the same moment: which it hears of first must not matter.
+func TestRelayStopWaitsAfterPeerEnd(t *testing.T) {
+	for i := range 20 {
+		var stopped atomic.Bool
+		finAfterStop := make(chan bool, 1)
+		srv := listenLocal(t, ServerOptions{AllowHalfOpen: true}, func(s *Socket) {
+			s.Write([]byte("x"))
+			s.End()
+			io.ReadAll(s) // until our FIN
+			finAfterStop <- stopped.Load()
+		})
+		s := connectLocal(t, srv, ConnectOptions{AllowHalfOpen: true})
+		pr, pw := io.Pipe()
+		stop := make(chan struct{})
+		out := &childOut{endOutput: func() {
+			pw.Close()
+			go func() {
+				time.Sleep(20 * time.Millisecond) // the child's exit, later
+				stopped.Store(true)
+				close(stop)
+			}()
+		}}
+		done := relayAsync(s, pr, out, RelayOptions{Stop: stop, EndOut: true})
+		if !waitFor(t, finAfterStop, "the server") {
+			t.Fatalf("run %d: our FIN went before Stop", i)
+		}
+		if err := waitFor(t, done, "relay"); err != nil {
+			t.Fatal(err)
+		}
+		srv.Destroy()
+	}
+}
