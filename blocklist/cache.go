@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"hash/crc32"
 	"io"
 	"net/netip"
@@ -89,12 +88,8 @@ func LoadIndex(path, cacheDir string) (*Index, error) {
 		return nil, err
 	}
 	key = contentKey(data)
-	b, err := Parse(data)
+	b, err := parseNamed(path, data)
 	if err != nil {
-		var fe *FileError
-		if errors.As(err, &fe) {
-			fe.Path = path
-		}
 		return nil, err
 	}
 	x := b.index()

@@ -59,6 +59,12 @@ func LoadFile(path string) (*BlockList, error) {
 			return nil, err
 		}
 	}
+	return parseNamed(path, data)
+}
+
+// parseNamed is Parse for the contents of the rule file at path: a
+// *FileError names the file.
+func parseNamed(path string, data []byte) (*BlockList, error) {
 	b, err := Parse(data)
 	if err != nil {
 		var fe *FileError
