@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"time"
 	"unsafe"
 )
 
@@ -19,11 +20,15 @@ import (
 // has not changed since the last check reads the intervals back instead
 // of parsing every rule and sorting what they block again.
 //
-// The cache is keyed by the rule file's contents, not its name or its
-// times: an entry holds the size and two checksums (CRC-32 and CRC-32C)
-// of the contents it was built from, and is used only for contents with
-// the same three, so an edit, however quick, is never answered from an
-// entry made before it. Each entry also carries a checksum of itself: a
+// The cache is keyed by the rule file's contents: an entry holds the
+// size and two checksums (CRC-32 and CRC-32C) of the contents it was
+// built from, and is used only for contents with the same three, so an
+// edit, however quick, is never answered from an entry made before it.
+// To spare reading a large file whole, an entry also holds the file's
+// stamp (device, inode, mtime, ctime) and is used without the checksums
+// when the file's stamp is the same and was already old when the entry
+// was written, as git trusts its index (see cacheRacyMargin); where the
+// system gives no stamp, the checksums decide. Each entry also carries a checksum of itself: a
 // cache file cut short, or changed, is not read but rebuilt. A problem
 // with the cache (a directory that cannot be made or written, an entry
 // that does not read back) never fails a load: the rules are then
@@ -52,26 +57,20 @@ func LoadIndex(path, cacheDir string) (*Index, error) {
 		}
 		return &Index{b.index()}, nil
 	}
-	// The entry is read while the rule file is read and summed: it is
-	// used when it was made from the same contents.
-	entry := cacheEntryPath(cacheDir, path)
-	type found struct {
-		key cacheKey
-		x   *index
-	}
-	cached := make(chan found, 1)
-	go func() {
-		key, x := readCacheEntry(entry)
-		cached <- found{key, x}
-	}()
+	// The entry is used when it was made from the same contents: when
+	// the file's stamp says so, or else its checksums.
 	f, size, err := openRuleFile(path)
 	if err != nil {
-		<-cached
 		return nil, &FileError{Path: path, Err: err}
 	}
 	defer f.Close()
+	stamp := fileStampOf(f)
+	entry := cacheEntryPath(cacheDir, path)
+	c := readCacheEntry(entry)
+	if c.x != nil && c.trusts(stamp, size) {
+		return &Index{c.x}, nil
+	}
 	key, err := sumFile(path, f)
-	c := <-cached
 	if err != nil {
 		return nil, err
 	}
@@ -88,12 +87,15 @@ func LoadIndex(path, cacheDir string) (*Index, error) {
 		return nil, err
 	}
 	key = contentKey(data)
+	if fileStampOf(f) != stamp {
+		stamp = fileStamp{} // changed while read: the checksums only
+	}
 	b, err := parseNamed(path, data)
 	if err != nil {
 		return nil, err
 	}
 	x := b.index()
-	writeCacheEntry(cacheDir, entry, key, x) // best effort
+	writeCacheEntry(cacheDir, entry, cacheEntry{key: key, stamp: stamp, x: x}) // best effort
 	return &Index{x}, nil
 }
 
@@ -134,13 +136,47 @@ func sumFile(path string, f *os.File) (cacheKey, error) {
 }
 
 // cacheMagic starts every cache entry; a change of layout changes it.
-var cacheMagic = [8]byte{'n', 'n', 'b', 'l', 'i', 'd', 'x', '1'}
+var cacheMagic = [8]byte{'n', 'n', 'b', 'l', 'i', 'd', 'x', '2'}
 
 // An entry is, little-endian: the magic, the key (size, CRC-32,
-// CRC-32C), the counts of IPv4 and IPv6 intervals, the IPv4 intervals
-// (start<<32 | end, 8 bytes each), the IPv6 intervals (start and end, 32
-// bytes each), and the CRC-32C of everything before it.
-const cacheHeaderSize = 8 + 8 + 4 + 4 + 8 + 8
+// CRC-32C), the rule file's stamp (device, inode, mtime, ctime), the
+// counts of IPv4 and IPv6 intervals, the IPv4 intervals (start<<32 | end,
+// 8 bytes each), the IPv6 intervals (start and end, 32 bytes each), and
+// the CRC-32C of everything before it.
+const cacheHeaderSize = 8 + 8 + 4 + 4 + 32 + 8 + 8
+
+// fileStamp is what the system says of a file that changes whenever its
+// contents do: device and inode, and the times of the last change to its
+// contents (mtime) and to the file at all (ctime, which no program can
+// set). The zero stamp says nothing.
+type fileStamp struct {
+	dev, ino     uint64
+	mtime, ctime int64 // Unix ns
+}
+
+// cacheRacyMargin: a stamp is believed only when the file's ctime is
+// older than the entry by this much. A change made just before, or
+// while, the entry was written could otherwise keep the stamp the entry
+// recorded: the kernel stamps times from a clock that moves in ticks of
+// a few milliseconds. (A variable for the tests.)
+var cacheRacyMargin = 2 * time.Second
+
+// cacheEntry is an entry as read back: what it was made from and its
+// index (nil when there is no entry, or it does not read back whole).
+type cacheEntry struct {
+	key     cacheKey
+	stamp   fileStamp
+	written time.Time // the entry file's own mtime
+	x       *index
+}
+
+// trusts tells whether the entry is for the file whose stamp and size
+// are given, by the stamp alone: the same stamp, recorded well before
+// the entry was written (no change since can have left it as it was).
+func (e *cacheEntry) trusts(stamp fileStamp, size int64) bool {
+	return stamp != (fileStamp{}) && e.stamp == stamp && e.key.size == uint64(size) &&
+		e.stamp.ctime < e.written.UnixNano()-int64(cacheRacyMargin)
+}
 
 // cacheEntryPath is where the entry for the rule file at path lives: one
 // entry per rule file (by its absolute name), replaced when the file
@@ -153,41 +189,42 @@ func cacheEntryPath(dir, path string) string {
 	return filepath.Join(dir, hex.EncodeToString(sum[:16])+".idx")
 }
 
-// readCacheEntry returns the index an entry holds and the key of the
-// contents it was made from; a nil index when there is no entry, or it
-// does not read back whole.
-func readCacheEntry(name string) (key cacheKey, x *index) {
+// readCacheEntry reads an entry back.
+func readCacheEntry(name string) (e cacheEntry) {
 	f, err := os.Open(name)
 	if err != nil {
-		return key, nil
+		return e
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil || !fi.Mode().IsRegular() || fi.Size() < cacheHeaderSize+4 || fi.Size() > 64*maxFileSize {
-		return key, nil
+		return e
 	}
+	e.written = fi.ModTime()
 	b := make([]byte, fi.Size())
 	if _, err := io.ReadFull(f, b); err != nil {
-		return key, nil
+		return e
 	}
 	body, sum := b[:len(b)-4], binary.LittleEndian.Uint32(b[len(b)-4:])
 	h := b[:cacheHeaderSize]
 	if [8]byte(h[:8]) != cacheMagic {
-		return key, nil
+		return e
 	}
-	key = cacheKey{size: binary.LittleEndian.Uint64(h[8:]), ieee: binary.LittleEndian.Uint32(h[16:]), castagnoli: binary.LittleEndian.Uint32(h[20:])}
-	n4, n6 := binary.LittleEndian.Uint64(h[24:]), binary.LittleEndian.Uint64(h[32:])
+	e.key = cacheKey{size: binary.LittleEndian.Uint64(h[8:]), ieee: binary.LittleEndian.Uint32(h[16:]), castagnoli: binary.LittleEndian.Uint32(h[20:])}
+	e.stamp = fileStamp{
+		dev: binary.LittleEndian.Uint64(h[24:]), ino: binary.LittleEndian.Uint64(h[32:]),
+		mtime: int64(binary.LittleEndian.Uint64(h[40:])), ctime: int64(binary.LittleEndian.Uint64(h[48:])),
+	}
+	n4, n6 := binary.LittleEndian.Uint64(h[56:]), binary.LittleEndian.Uint64(h[64:])
 	if n4 > uint64(len(body)) || n6 > uint64(len(body)) || cacheHeaderSize+8*n4+32*n6 != uint64(len(body)) {
-		return key, nil
+		return e
 	}
 	if crc32.Checksum(body, castagnoli) != sum {
-		return key, nil
+		return e
 	}
 	v4, v6 := cacheIntervals(body[cacheHeaderSize:], int(n4), int(n6))
-	if !sortedDisjoint(v4, v6) {
-		return key, nil
-	}
-	return key, indexOf(v4, v6)
+	e.x = checkedIndex(v4, v6)
+	return e
 }
 
 // cacheIntervals returns the n4 IPv4 and n6 IPv6 intervals that p
@@ -226,39 +263,59 @@ func cacheIntervals(p []byte, n4, n6 int) ([]uint64, []span6) {
 // as cache entries do.
 var nativeLittle = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
-// sortedDisjoint checks what an index's intervals must be: each one's
-// start at most its end, and each one after the one before, with a gap.
-func sortedDisjoint(v4 []uint64, v6 []span6) bool {
-	for i, v := range v4 {
-		if uint32(v>>32) > uint32(v) || i > 0 && uint64(uint32(v4[i-1]))+1 >= v>>32 {
-			return false
-		}
-	}
-	for i, v := range v6 {
-		if v.start.cmp(v.end) > 0 {
-			return false
-		}
-		if i > 0 {
-			after, ok := v6[i-1].end.next()
-			if !ok || v.start.cmp(after) <= 0 {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// indexOf makes the index of sorted, disjoint intervals, with their
-// directories.
-func indexOf(v4 []uint64, v6 []span6) *index {
+// checkedIndex makes the index of an entry's intervals, with their
+// directories, checking on the way what an index's intervals must be
+// (each one's start at most its end, each after the one before, with a
+// gap between): nil when they are not. One pass per family, no call per
+// interval: it runs on every check of a cached rule file.
+func checkedIndex(v4 []uint64, v6 []span6) *index {
 	x := &index{v4: v4, v6: v6}
 	if n := len(v4); n > 0 {
 		x.v4Dir = newDir(n, v4[0]>>32, v4[n-1]>>32)
-		x.v4Dir.fill(n, func(i int) uint64 { return v4[i] >> 32 })
+		first, lo, shift := x.v4Dir.first, x.v4Dir.min, x.v4Dir.shift
+		k, prevEnd := 0, uint64(0)
+		for i, v := range v4 {
+			start, end := v>>32, v&0xffffffff
+			if start > end || i > 0 && prevEnd+1 >= start {
+				return nil
+			}
+			prevEnd = end
+			if first != nil {
+				s := min(int((start-lo)>>shift), len(first)-1)
+				for ; k <= s; k++ {
+					first[k] = uint32(i)
+				}
+			}
+		}
+		for ; k < len(first); k++ {
+			first[k] = uint32(n)
+		}
 	}
 	if n := len(v6); n > 0 {
 		x.v6Dir = newDir(n, v6[0].start.hi, v6[n-1].start.hi)
-		x.v6Dir.fill(n, func(i int) uint64 { return v6[i].start.hi })
+		first, lo, shift := x.v6Dir.first, x.v6Dir.min, x.v6Dir.shift
+		k := 0
+		for i := range v6 {
+			v := &v6[i]
+			if v.end.less(v.start) {
+				return nil
+			}
+			if i > 0 {
+				after, ok := v6[i-1].end.next()
+				if !ok || !after.less(v.start) {
+					return nil
+				}
+			}
+			if first != nil {
+				s := min(int((v.start.hi-lo)>>shift), len(first)-1)
+				for ; k <= s; k++ {
+					first[k] = uint32(i)
+				}
+			}
+		}
+		for ; k < len(first); k++ {
+			first[k] = uint32(n)
+		}
 	}
 	return x
 }
@@ -267,17 +324,22 @@ func indexOf(v4 []uint64, v6 []span6) *index {
 // the entry's file whole (a reader sees the old entry or the new one),
 // readable by its owner only. Failures are ignored: the next load parses
 // the rule file again.
-func writeCacheEntry(dir, name string, key cacheKey, x *index) {
+func writeCacheEntry(dir, name string, e cacheEntry) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return
 	}
+	x := e.x
 	b := make([]byte, cacheHeaderSize, cacheHeaderSize+8*len(x.v4)+32*len(x.v6)+4)
 	copy(b, cacheMagic[:])
-	binary.LittleEndian.PutUint64(b[8:], key.size)
-	binary.LittleEndian.PutUint32(b[16:], key.ieee)
-	binary.LittleEndian.PutUint32(b[20:], key.castagnoli)
-	binary.LittleEndian.PutUint64(b[24:], uint64(len(x.v4)))
-	binary.LittleEndian.PutUint64(b[32:], uint64(len(x.v6)))
+	binary.LittleEndian.PutUint64(b[8:], e.key.size)
+	binary.LittleEndian.PutUint32(b[16:], e.key.ieee)
+	binary.LittleEndian.PutUint32(b[20:], e.key.castagnoli)
+	binary.LittleEndian.PutUint64(b[24:], e.stamp.dev)
+	binary.LittleEndian.PutUint64(b[32:], e.stamp.ino)
+	binary.LittleEndian.PutUint64(b[40:], uint64(e.stamp.mtime))
+	binary.LittleEndian.PutUint64(b[48:], uint64(e.stamp.ctime))
+	binary.LittleEndian.PutUint64(b[56:], uint64(len(x.v4)))
+	binary.LittleEndian.PutUint64(b[64:], uint64(len(x.v6)))
 	for _, v := range x.v4 {
 		b = binary.LittleEndian.AppendUint64(b, v)
 	}

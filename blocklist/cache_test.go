@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // cacheTestFile writes the rule file of n bench rules and returns its
@@ -57,7 +58,7 @@ func TestLoadIndexCache(t *testing.T) {
 	// An entry for the same contents that blocks nothing: it is what the
 	// next load answers from.
 	data, _ := os.ReadFile(path)
-	writeCacheEntry(dir, entry, contentKey(data), indexOf(nil, nil))
+	writeCacheEntry(dir, entry, cacheEntry{key: contentKey(data), x: checkedIndex(nil, nil)})
 	ix, err := LoadIndex(path, dir)
 	if err != nil {
 		t.Fatal(err)
@@ -118,9 +119,8 @@ func TestLoadIndexStale(t *testing.T) {
 		"empty":          func([]byte) []byte { return nil },
 		"intervals out of order": func([]byte) []byte {
 			// Well formed, checksums right, intervals not sorted.
-			k := contentKey(data)
-			x := indexOf([]uint64{span4(10, 20), span4(1, 2)}, nil)
-			writeCacheEntry(dir, entry, k, x)
+			x := &index{v4: []uint64{span4(10, 20), span4(1, 2)}}
+			writeCacheEntry(dir, entry, cacheEntry{key: contentKey(data), x: x})
 			b, _ := os.ReadFile(entry)
 			return b
 		},
@@ -168,4 +168,81 @@ func TestLoadIndexCacheUnusable(t *testing.T) {
 	if ents, _ := os.ReadDir(filepath.Join(dir, "cache")); len(ents) != 0 {
 		t.Errorf("a rule file that does not parse left cache entries: %v", ents)
 	}
+}
+
+// TestLoadIndexStamp: an entry whose stamp is the file's, recorded well
+// before the entry was written, is used without reading the file (shown
+// by an entry whose checksums are wrong, which is believed); a change to
+// the file changes its stamp; and a stamp recorded within the racy margin
+// of the entry's writing is not believed: the checksums decide.
+func TestLoadIndexStamp(t *testing.T) {
+	if fileStampOf(os.Stdin) == (fileStamp{}) {
+		t.Skip("this system gives no file stamp: the checksums alone decide")
+	}
+	margin := cacheRacyMargin
+	t.Cleanup(func() { cacheRacyMargin = margin })
+	cacheRacyMargin = 0
+	path, _, addrs := cacheTestFile(t, 2000)
+	dir := filepath.Join(t.TempDir(), "cache")
+	entry := cacheEntryPath(dir, path)
+	time.Sleep(20 * time.Millisecond) // the entry comes a clock tick after the file
+	if _, err := LoadIndex(path, dir); err != nil {
+		t.Fatal(err)
+	}
+	e := readCacheEntry(entry)
+	if e.x == nil || e.stamp == (fileStamp{}) {
+		t.Fatalf("the entry holds no stamp: %+v", e.stamp)
+	}
+	plant := func(stamp fileStamp) {
+		t.Helper()
+		wrong := cacheKey{size: e.key.size, ieee: ^e.key.ieee, castagnoli: ^e.key.castagnoli}
+		time.Sleep(20 * time.Millisecond)
+		writeCacheEntry(dir, entry, cacheEntry{key: wrong, stamp: stamp, x: checkedIndex(nil, nil)})
+	}
+	blocksNothing := func(ix *Index) bool {
+		for _, a := range addrs {
+			if got, _ := ix.CheckBytes([]byte(a), familyOfTest(a)); got {
+				return false
+			}
+		}
+		return true
+	}
+	plant(e.stamp)
+	ix, err := LoadIndex(path, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !blocksNothing(ix) {
+		t.Fatal("an entry with the file's stamp was not used without the checksums")
+	}
+
+	// The same size, other contents: another stamp.
+	data, _ := os.ReadFile(path)
+	i := bytes.Index(data, []byte("/2"))
+	data[i+2] = '0' + (data[i+2]-'0'+5)%10
+	must(t, os.WriteFile(path, data, 0o644))
+	check := func(what string) {
+		t.Helper()
+		ix, err := LoadIndex(path, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := LoadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameAnswers(t, what, ix, b, addrs)
+	}
+	check("changed file, old stamp")
+
+	// A stamp within the margin of the entry's writing: not believed.
+	cacheRacyMargin = time.Hour
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := fileStampOf(f)
+	f.Close()
+	plant(now)
+	check("racy stamp")
 }
