@@ -54,9 +54,11 @@ before nodenet waits for more input.
 Checking is logarithmic in the number of rules. A rule file of 100,000
 rules is parsed in about 10 milliseconds; what its rules block (sorted
 intervals) is then kept in $XDG_CACHE_HOME/nodenet/blocklist, under the
-file's name and checksums of its contents, and read back by the next
-check of the same contents in about a millisecond. A changed file is
-parsed again. --no-cache neither reads nor writes the cache.
+file's name, checksums of its contents and its stamp (inode, times), and
+read back by the next check of the same file in a few milliseconds (the
+file is not read again when its stamp is unchanged and was already old
+when the entry was written). A changed file is parsed again. --no-cache
+neither reads nor writes the cache.
 
 Exit status: 0 when every address is blocked (and when there are none),
 1 otherwise, 2 on a usage error, like grep.`,
