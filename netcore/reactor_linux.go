@@ -237,6 +237,19 @@ func (r *reactor) startFeed(rt *reactorRuntime) {
 	}()
 }
 
+// takeFed takes, on a loop's goroutine, the connections fed to it: serve
+// sets each up while the reactor runs; otherwise, and when the loop ends
+// (last: the queue then refuses more), each is closed unserved.
+func (r *reactor) takeFed(rt *reactorRuntime, q *adoptQueue, last bool, serve func(adopted)) {
+	for _, a := range q.take(last) {
+		if last || rt.state.Load() != reactorRunning {
+			r.refuseFed(a)
+			continue
+		}
+		serve(a)
+	}
+}
+
 // refuseFed closes a fed connection that no loop will serve, and says so.
 func (r *reactor) refuseFed(a adopted) {
 	unix.Close(a.fd)
@@ -429,9 +442,7 @@ func (l *reactorLoop) run() {
 	}
 	l.flushStats(l.r.stats)
 	l.stopAccepting()
-	for _, a := range l.adopts.take(true) {
-		l.r.refuseFed(a)
-	}
+	l.r.takeFed(l.rt, &l.adopts, true, nil)
 	l.closeFds()
 }
 
@@ -477,13 +488,7 @@ func (l *reactorLoop) onWake() {
 			l.closeConn(fd, nil)
 		}
 	}
-	for _, a := range l.adopts.take(false) {
-		if l.rt.state.Load() != reactorRunning {
-			l.r.refuseFed(a)
-			continue
-		}
-		l.newConn(a.fd, nil, fedListener(a.fd), a.id)
-	}
+	l.r.takeFed(l.rt, &l.adopts, false, func(a adopted) { l.newConn(a.fd, nil, fedListener(a.fd), a.id) })
 	switch l.rt.state.Load() {
 	case reactorClosing:
 		l.stopAccepting()
@@ -605,12 +610,13 @@ func accept4(lfd int, wantAddr bool) (int, unix.Sockaddr, error) {
 	}
 }
 
-// accepted makes the reactorConn of an accepted connection when the
-// hooks want one (nil otherwise) and asks onConnection, for loops of
-// either engine. sa is the peer's address, or nil to ask the kernel; id
+// accepted sets an accepted connection's socket options, makes its
+// reactorConn when the hooks want one (nil otherwise) and asks
+// onConnection, for loops of either engine. sa is the peer's address, or nil to ask the kernel; id
 // is the master's id of a fed connection. ok is false when the
 // connection was refused: fd is closed.
 func (r *reactor) accepted(fd int, sa unix.Sockaddr, ln *loopListener, at loopPlace, id uint64) (conn *reactorConn, ok bool) {
+	r.connOptions(fd, ln)
 	if !r.wantConnInfo() {
 		return nil, true
 	}
@@ -659,7 +665,6 @@ func (r *reactor) connOptions(fd int, ln *loopListener) {
 // decision, the greeting, and its place in the epoll set.
 func (l *reactorLoop) newConn(fd int, sa unix.Sockaddr, ln *loopListener, id uint64) {
 	r := l.r
-	r.connOptions(fd, ln)
 	conn, ok := r.accepted(fd, sa, ln, loopPlace{loop: l, fd: fd}, id)
 	if !ok {
 		return

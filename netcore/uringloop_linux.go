@@ -334,9 +334,7 @@ func (l *uringLoop) run(ready chan<- error) {
 		}
 	}
 	l.flushStats(l.r.stats)
-	for _, a := range l.adopts.take(true) {
-		l.r.refuseFed(a)
-	}
+	l.r.takeFed(l.rt, &l.adopts, true, nil)
 	l.teardown()
 }
 
@@ -535,13 +533,7 @@ func (l *uringLoop) onWake() {
 			l.closeConn(fd, nil)
 		}
 	}
-	for _, a := range l.adopts.take(false) {
-		if l.rt.state.Load() != reactorRunning {
-			l.r.refuseFed(a)
-			continue
-		}
-		l.newConn(a.fd, fedListener(a.fd), a.id)
-	}
+	l.r.takeFed(l.rt, &l.adopts, false, func(a adopted) { l.newConn(a.fd, fedListener(a.fd), a.id) })
 	state := l.rt.state.Load()
 	if state != reactorRunning {
 		l.stopAccepting()
@@ -658,7 +650,6 @@ func (l *uringLoop) pause(d time.Duration) {
 // decision, then the greeting or the first receive.
 func (l *uringLoop) newConn(fd int, ln *loopListener, id uint64) {
 	r := l.r
-	r.connOptions(fd, ln)
 	conn, ok := r.accepted(fd, nil, ln, loopPlace{ring: l, fd: fd}, id)
 	if !ok {
 		return
