@@ -754,6 +754,53 @@ func WriteFile(path string, b *BlockList) error {
 // writeAtomic writes b's rule file to real, which is path with its links
 // followed; errors name path, as the user gave it.
 func writeAtomic(path, real string, b *BlockList) error {
+	return writeAtomicWith(path, real, func(f *os.File) error {
+		// The file is written as it is formatted, a piece at a time;
+		// rules that would make it too large stop the writing, and are
+		// counted on to say by how much.
+		var werr error
+		var written int64
+		wb := writeback{f: f}
+		size := b.formatTo(func(chunk []byte) bool {
+			if written += int64(len(chunk)); written > maxFileSize {
+				return false
+			}
+			_, werr = f.Write(chunk)
+			wb.written(written)
+			return werr == nil
+		})
+		if size > maxFileSize {
+			return tooLarge("the rules would take", size)
+		}
+		return werr
+	})
+}
+
+// writeback asks the disk to start writing a file as it is written, a
+// writebackChunk at a time (startWriteback): the Sync at the end then
+// waits for less.
+type writeback struct {
+	f      *os.File
+	queued int64 // the offset up to which writing was asked for
+	from   int64 // where the part written starts
+}
+
+// written says that the part is written up to offset end.
+func (wb *writeback) written(end int64) {
+	if wb.queued < wb.from {
+		wb.queued = wb.from
+	}
+	if end-wb.queued >= writebackChunk {
+		startWriteback(wb.f, wb.queued, end-wb.queued)
+		wb.queued = end
+	}
+}
+
+// writeAtomicWith writes a rule file to real, which is path with its
+// links followed, atomically (see WriteFile): write writes the contents
+// to a new file, which is then synced and renamed over real. Errors name
+// path, as the user gave it.
+func writeAtomicWith(path, real string, write func(f *os.File) error) error {
 	dir, base := filepath.Split(real)
 	if dir == "" {
 		dir = "."
@@ -793,28 +840,12 @@ func writeAtomic(path, real string, b *BlockList) error {
 			return &FileError{Path: path, Err: unwrapPath(err)}
 		}
 	}
-	// The file is written as it is formatted, a piece at a time; rules
-	// that would make it too large stop the writing, and are counted on
-	// to say by how much.
-	var werr error
-	var written, queued int64
-	size := b.formatTo(func(chunk []byte) bool {
-		if written += int64(len(chunk)); written > maxFileSize {
-			return false
+	if err := write(f); err != nil {
+		var fe *FileError
+		if errors.As(err, &fe) {
+			return err // about another file
 		}
-		_, werr = f.Write(chunk)
-		if written-queued >= writebackChunk {
-			// The disk writes what is written while the rest is.
-			startWriteback(f, queued, written-queued)
-			queued = written
-		}
-		return werr == nil
-	})
-	if size > maxFileSize {
-		return &FileError{Path: path, Err: tooLarge("the rules would take", size)}
-	}
-	if werr != nil {
-		return &FileError{Path: path, Err: unwrapPath(werr)}
+		return &FileError{Path: path, Err: unwrapPath(err)}
 	}
 	if err := f.Sync(); err != nil {
 		return &FileError{Path: path, Err: unwrapPath(err)}

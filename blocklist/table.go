@@ -666,51 +666,8 @@ func (t *addrTable) insertAll(group []bulkEntry, vals []ip) {
 		}
 		return
 	}
-	// The steps, as insert takes them: before the key that calls for it, a
-	// rehash; then keys up to the next rehash, at least one.
-	type bulkStep struct {
-		keys   int
-		size   uint64 // the bucket count
-		rehash bool
-	}
-	var steps []bulkStep
-	size := uint64(len(t.buckets))
-	count, nextResize := uint64(t.count), t.nextResize
-	for done := 0; done < len(group); {
-		rehash := false
-		if count+1 > nextResize {
-			minBuckets := count + 1
-			if nextResize == 0 {
-				minBuckets = max(minBuckets, 11)
-			}
-			if minBuckets >= size {
-				size = nextBucketCount(size)
-				rehash = true
-			}
-			nextResize = size
-		}
-		m := 1
-		if nextResize > count+1 {
-			m = int(min(nextResize-count, uint64(len(group)-done)))
-		}
-		steps = append(steps, bulkStep{m, size, rehash})
-		done += m
-		count += uint64(m)
-	}
-	// The list as it is, then after each step: two arrays, in turn.
-	total := t.count + len(group)
-	bb := bulkBuild{out: make([]bulkEntry, 0, total), at: make([]int32, 0, total),
-		count: make([]int32, 0, total), gcount: make([]int32, 0, total), run: make([]int32, 0, size)}
-	list := make([]bulkEntry, 0, total)
-	for p := t.head; p != noNode; p = t.nodes[p].next {
-		n := &t.nodes[p]
-		list = append(list, bulkEntry{keyHash(ip{hi: n.hi, lo: n.lo, v4: n.v4}), n.slot, n.v4})
-	}
-	done := 0
-	for _, st := range steps {
-		list = bb.step(list, group[done:done+st.keys], st.size, st.rehash)
-		done += st.keys
-	}
+	list, size, count, nextResize := t.bulkList(group)
+	total := len(list)
 	// The table, its nodes in list order.
 	t.mod = newModulus(size)
 	if uint64(len(t.buckets)) != size {
@@ -747,6 +704,81 @@ func (t *addrTable) insertAll(group []bulkEntry, vals []ip) {
 	t.nodes = out
 	t.count = int(count)
 	t.nextResize = nextResize
+}
+
+// bulkList returns the table's list once the keys of group are added in
+// their order (see insertAll), without building the table: each node as
+// an entry, in list order; and the bucket count, the number of keys and
+// the count at which the table next grows that the table then has.
+func (t *addrTable) bulkList(group []bulkEntry) (list []bulkEntry, size, count, nextResize uint64) {
+	// The steps, as insert takes them: before the key that calls for it, a
+	// rehash; then keys up to the next rehash, at least one.
+	type bulkStep struct {
+		keys   int
+		size   uint64 // the bucket count
+		rehash bool
+	}
+	var steps []bulkStep
+	size = uint64(len(t.buckets))
+	count, nextResize = uint64(t.count), t.nextResize
+	for done := 0; done < len(group); {
+		rehash := false
+		if count+1 > nextResize {
+			minBuckets := count + 1
+			if nextResize == 0 {
+				minBuckets = max(minBuckets, 11)
+			}
+			if minBuckets >= size {
+				size = nextBucketCount(size)
+				rehash = true
+			}
+			nextResize = size
+		}
+		m := 1
+		if nextResize > count+1 {
+			m = int(min(nextResize-count, uint64(len(group)-done)))
+		}
+		steps = append(steps, bulkStep{m, size, rehash})
+		done += m
+		count += uint64(m)
+	}
+	// The list as it is, then after each step: two arrays, in turn.
+	total := t.count + len(group)
+	bb := bulkBuild{out: make([]bulkEntry, 0, total), at: make([]int32, 0, total),
+		count: make([]int32, 0, total), gcount: make([]int32, 0, total), run: make([]int32, 0, size)}
+	list = make([]bulkEntry, 0, total)
+	for p := t.head; p != noNode; p = t.nodes[p].next {
+		n := &t.nodes[p]
+		list = append(list, bulkEntry{keyHash(ip{hi: n.hi, lo: n.lo, v4: n.v4}), n.slot, n.v4})
+	}
+	done := 0
+	for _, st := range steps {
+		list = bb.step(list, group[done:done+st.keys], st.size, st.rehash)
+		done += st.keys
+	}
+	return list, size, count, nextResize
+}
+
+// listOrder returns the order in which an empty table, once the keys of
+// group (none alike) are added to it in their order, lists the slots of
+// their rules: each slot where its first key is met, as order does. vals
+// holds the rules' addresses by slot.
+func listOrder(group []bulkEntry, vals []ip) []int32 {
+	t := newAddrTable()
+	if len(group) < bulkMin || len(group) > bulkMax {
+		t.insertAll(group, vals)
+		return t.order(make([]int32, 0, len(vals)), len(vals))
+	}
+	list, _, _, _ := t.bulkList(group)
+	seen := make([]bool, len(vals))
+	order := make([]int32, 0, len(vals))
+	for _, e := range list {
+		if !seen[e.slot] {
+			seen[e.slot] = true
+			order = append(order, e.slot)
+		}
+	}
+	return order
 }
 
 // bulkBuild holds a bulk build's scratch arrays.

@@ -1,0 +1,286 @@
+package blocklist
+
+import (
+	"bytes"
+	"math/bits"
+	"runtime"
+)
+
+// An import that is a rule file of Node's rule strings, going into an
+// empty list (a new rule file, or --replace), is written without
+// formatting its rules again: a rule string as Node writes it (what
+// export prints) is copied from the import into the rule file, and only
+// the others are formatted. importRules holds such an import, read: for
+// each rule, where its text is, when it is Node's; and what it blocks,
+// when that is needed (an address, for Node's table; a rule whose text is
+// not Node's, to format it).
+
+// importRef is where a rule's text, between its quotes, is in the import:
+// its offset times 128 plus its length (a rule string that the readers
+// below take is at most 102 bytes long); or, with importFormat set, the
+// rule's place in its part's formatted list.
+type importRef uint32
+
+// importFormat marks a rule to format.
+const importFormat importRef = 1 << 31
+
+// importMaxData is the largest import whose references fit in an
+// importRef: offsets below 2^24.
+const importMaxData = 1 << 24
+
+func (r importRef) text(data []byte) []byte {
+	off := int(r >> 7)
+	return data[off : off+int(r&127)]
+}
+
+// importAddr is an address rule of an import: the address, and the
+// text's place, 0 when it is to be formatted.
+type importAddr struct {
+	hi, lo uint64
+	ref    importRef
+	v4     bool
+}
+
+// importPart holds the rules of a part of an import, by kind, each in
+// the import's order.
+type importPart struct {
+	addrs   []importAddr
+	subnets []importRef
+	ranges  []importRef
+	other   []crule // subnets and ranges to format
+}
+
+func (p *importPart) len() int { return len(p.addrs) + len(p.subnets) + len(p.ranges) }
+
+// importRules is an import read by readImport: its parts, in order.
+type importRules struct {
+	data  []byte
+	parts []*importPart
+}
+
+func (r *importRules) len() int {
+	n := 0
+	for _, p := range r.parts {
+		n += p.len()
+	}
+	return n
+}
+
+// readImport reads data as Batch.ParseFile does, for an import that is
+// written without formatting again what needs not be. It reads only
+// what is plainly a rule file: a JSON array of rule strings that the
+// fast readers take (Node's rule strings, without escapes or zones).
+// Anything else, valid or not, it leaves to ParseFile, and returns nil.
+func readImport(data []byte) *importRules {
+	if len(data) >= importMaxData {
+		return nil
+	}
+	// Room for as many rules as the shortest elements make, of each
+	// kind: untouched until used.
+	hint := len(data)/20 + 16
+	newPart := func(n int) *importPart {
+		return &importPart{addrs: make([]importAddr, 0, n), subnets: make([]importRef, 0, n), ranges: make([]importRef, 0, n)}
+	}
+	r := &importRules{data: data}
+	if len(data) >= parallelScanMin && runtime.GOMAXPROCS(0) > 1 {
+		mid := len(data) / 2
+		if j := bytes.Index(data[mid:], []byte(",\n")); j >= 0 {
+			split := mid + j + 2
+			first, second := newPart(hint/2+1), newPart(hint/2+1)
+			done := make(chan bool, 1)
+			go func() { done <- second.read(data, split, len(data), false, true) }()
+			ok := first.read(data, 0, split, true, false)
+			if ok2 := <-done; !ok || !ok2 {
+				return nil
+			}
+			r.parts = []*importPart{first, second}
+			return r
+		}
+	}
+	p := newPart(hint)
+	if !p.read(data, 0, len(data), true, true) {
+		return nil
+	}
+	r.parts = []*importPart{p}
+	return r
+}
+
+// read reads the elements of data[i:end], as scanElements does (open and
+// close alike), and reports false when it cannot: a problem, or an element
+// that neither fastRule nor quickRule reads.
+func (p *importPart) read(data []byte, i, end int, open, close bool) bool {
+	s := data[:end]
+	if open {
+		i = skipSpace(s, i)
+		if i == len(s) || s[i] != '[' {
+			return false
+		}
+		i++
+	}
+	var c crule
+	for {
+		for {
+			j := skipSpace(s, i)
+			n, next := fastElement(s, i, &c)
+			if next == 0 {
+				break
+			}
+			p.add(data, c, j+1, n-2)
+			i = next
+		}
+		j := skipSpace(s, i)
+		if j == len(s) {
+			return !close && p.len() > 0 // a first part ends after a comma
+		}
+		if s[j] != '"' {
+			return false
+		}
+		c, next, ok := quickRule(s, j+1)
+		if !ok {
+			return false
+		}
+		p.add(data, c, j+1, next-j-2)
+		k := skipSpace(s, next)
+		switch {
+		case k == len(s):
+			return false
+		case s[k] == ']':
+			return close && skipSpace(data, k+1) == len(data)
+		case s[k] != ',':
+			return false
+		}
+		i = k + 1
+	}
+}
+
+// add records the rule c, whose text is data[off:off+n].
+func (p *importPart) add(data []byte, c crule, off, n int) {
+	ref := importRef(0)
+	if nodeText(c, data[off:off+n]) {
+		ref = importRef(off)<<7 | importRef(n)
+	}
+	switch c.kind {
+	case AddressRule:
+		p.addrs = append(p.addrs, importAddr{hi: c.sh, lo: c.sl, ref: ref, v4: c.v4})
+		return
+	}
+	if ref == 0 {
+		ref = importFormat | importRef(len(p.other))
+		p.other = append(p.other, c)
+	}
+	if c.kind == SubnetRule {
+		p.subnets = append(p.subnets, ref)
+	} else {
+		p.ranges = append(p.ranges, ref)
+	}
+}
+
+// nodeText reports whether text, which fastRule or quickRule read as c,
+// is the rule string Node writes for c (appendString): its addresses
+// written as Node writes them. The kind, the family, the separators and
+// the prefix are, once those readers took them.
+func nodeText(c crule, text []byte) bool {
+	if len(text) > 127 {
+		return false
+	}
+	t := text[len(rulePrefixes[c.kind][b2i(c.v4)]):]
+	switch c.kind {
+	case SubnetRule:
+		t = t[:bytes.LastIndexByte(t, '/')]
+	case RangeRule:
+		dash := bytes.IndexByte(t, '-')
+		if !nodeAddress(t[dash+1:], c.end()) {
+			return false
+		}
+		t = t[:dash]
+	}
+	return nodeAddress(t, c.start())
+}
+
+// nodeAddress reports whether t, read as the address a, is how Node
+// writes a (appendAddress).
+func nodeAddress(t []byte, a ip) bool {
+	if a.v4 {
+		// The readers refuse leading zeros: only the length may differ
+		// (which it cannot, either).
+		return len(t) == ipv4Len(a.v4value())
+	}
+	return nodeIPv6(t, a.hi, a.lo)
+}
+
+// ipv4Len is the length of v in dotted decimal.
+func ipv4Len(v uint32) int {
+	return 3 + int(decimalOctets[v>>24][0]+decimalOctets[v>>16&0xff][0]+decimalOctets[v>>8&0xff][0]+decimalOctets[v&0xff][0])
+}
+
+// nodeIPv6 reports whether t, read as the IPv6 address hi:lo, is how Node
+// writes it: lower-case hex, groups without leading zeros, "::" for the
+// leftmost longest run of two or more zero groups, and the dotted tail
+// where appendAddress writes one. t being an encoding of the same address,
+// it is that one exactly when it is in lower case, as long, with its "::"
+// at the same place (or neither has one), and dotted or not alike: Node's
+// writing is the shortest encoding of each group, and any other choice of
+// groups to leave out, or of leading zeros, makes another length or moves
+// the "::".
+func nodeIPv6(t []byte, hi, lo uint64) bool {
+	var w [8]uint16
+	for i := range 4 {
+		w[i] = uint16(hi >> (48 - 16*i))
+		w[4+i] = uint16(lo >> (48 - 16*i))
+	}
+	bestAt, bestLen := -1, 0
+	for i := 0; i < 8; {
+		if w[i] != 0 {
+			i++
+			continue
+		}
+		j := i
+		for j < 8 && w[j] == 0 {
+			j++
+		}
+		if j-i > bestLen {
+			bestAt, bestLen = i, j-i
+		}
+		i = j
+	}
+	if bestLen < 2 {
+		bestAt, bestLen = -1, 0
+	}
+	dotted := bestAt == 0 && (bestLen == 6 || bestLen == 5 && w[5] == 0xffff)
+	// The length Node's text has, and where its "::" is.
+	n, gap := 0, -1
+	groups := 8
+	if dotted {
+		groups = 6 // then the dotted address, for the last two
+	}
+	first := true
+	for i := 0; i < groups; i++ {
+		if i == bestAt {
+			gap = n
+			n += 2
+			i += bestLen - 1
+			first = true
+			continue
+		}
+		if !first {
+			n++ // ':'
+		}
+		first = false
+		n += (bits.Len16(w[i]|1) + 3) / 4
+	}
+	if dotted {
+		if bestLen == 5 {
+			n++ // the ':' after ffff
+		}
+		n += ipv4Len(uint32(lo))
+	}
+	if len(t) != n || (bytes.IndexByte(t, '.') >= 0) != dotted || bytes.Index(t, []byte("::")) != gap {
+		return false
+	}
+	for _, c := range t {
+		if c >= 'A' && c <= 'F' {
+			return false
+		}
+	}
+	return true
+}
