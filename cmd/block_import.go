@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -93,7 +94,13 @@ func blockImportRun(opts *BlockImportOptions) error {
 			return oerr
 		}
 		defer f.Close()
-		rules, err = parseImportFile(name, f, opts.Type)
+		data, whole := readImportWhole(f)
+		if whole && opts.Type == "" {
+			if done, err := blockImportFast(opts, data); done {
+				return err
+			}
+		}
+		rules, err = parseImportRead(name, f, data, whole, opts.Type)
 	}
 	if err != nil {
 		return err
@@ -139,37 +146,82 @@ func parseImport(name string, r io.Reader, family string) (*blocklist.Batch, err
 // or more rules than a rule file takes) is read as a stream.
 const blockImportWhole = 4 * blocklist.MaxFileSize
 
+// readImportWhole reads a regular file of 1 MiB to blockImportWhole
+// whole, to parse it in two halves at once, and returns its contents and
+// true. For any other file it returns what it read of it (nil when
+// nothing, or when the file is to be read again from the start) and
+// false, and the file is read as a stream.
+func readImportWhole(f *os.File) ([]byte, bool) {
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() < 1<<20 || fi.Size() > blockImportWhole || runtime.GOMAXPROCS(0) < 2 {
+		return nil, false
+	}
+	data := make([]byte, fi.Size())
+	n, err := io.ReadFull(f, data)
+	if err != nil {
+		// The file shrank (or cannot be read): what was read, then the rest.
+		return data[:n], false
+	}
+	var c [1]byte
+	if k, _ := f.Read(c[:]); k != 0 {
+		// The file grew meanwhile: read as a stream, from the start.
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return data[:0], false // the read that follows says what is wrong
+		}
+		return nil, false
+	}
+	return data, true
+}
+
+// blockImportFast imports data, a file read whole, the fast way when
+// blocklist.Import has one (rule strings into an empty list), and reports
+// whether it did: otherwise nothing was done.
+func blockImportFast(opts *BlockImportOptions, data []byte) (bool, error) {
+	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) == 0 || t[0] != '[' {
+		return false, nil
+	}
+	if opts.Default {
+		// The default rule file's folder is made by blockUpdate, once the
+		// import is known to be valid.
+		if _, err := os.Stat(filepath.Dir(opts.File)); err != nil {
+			return false, nil
+		}
+	}
+	done, err := blocklist.Import(opts.File, data, opts.Replace)
+	if err != nil {
+		return true, blockStoreError(err)
+	}
+	return done, nil
+}
+
 // parseImportFile is parseImport for a file: a regular file of 1 MiB to
 // blockImportWhole is read whole and parsed in two halves at once, split
 // at a line break between two rules, each half with its own buffer. On
 // any problem in either half it is parsed again from the start, as a
 // whole, which reports the first problem as parseImport does.
 func parseImportFile(name string, f *os.File, family string) (*blocklist.Batch, error) {
-	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() || fi.Size() < 1<<20 || fi.Size() > blockImportWhole || runtime.GOMAXPROCS(0) < 2 {
-		return parseImport(name, f, family)
-	}
-	data := make([]byte, fi.Size())
-	n, err := io.ReadFull(f, data)
-	if err != nil {
-		// The file shrank (or cannot be read): what was read, then the rest.
-		return parseImport(name, io.MultiReader(bytes.NewReader(data[:n]), f), family)
+	data, whole := readImportWhole(f)
+	return parseImportRead(name, f, data, whole, family)
+}
+
+// parseImportRead is parseImportFile, once readImportWhole has read data
+// (the whole file when whole is set).
+func parseImportRead(name string, f *os.File, data []byte, whole bool, family string) (*blocklist.Batch, error) {
+	if !whole {
+		if len(data) == 0 {
+			return parseImport(name, f, family)
+		}
+		return parseImport(name, io.MultiReader(bytes.NewReader(data), f), family)
 	}
 	rules := parseImportRuleFile(data, family)
 	if rules == nil {
 		rules = parseImportHalves(name, data, family)
 	}
 	if rules != nil {
-		// A file that grew meanwhile is read on, as a stream.
-		var c [1]byte
-		if k, _ := f.Read(c[:]); k == 0 {
-			// The rules hold nothing of data: its memory can take the
-			// text of the rule file to write.
-			rules.Recycle(data)
-			return rules, nil
-		}
-		f.Seek(0, io.SeekStart) //nolint:errcheck // then read from the start, as a stream
-		return parseImport(name, f, family)
+		// The rules hold nothing of data: its memory can take the text of
+		// the rule file to write.
+		rules.Recycle(data)
+		return rules, nil
 	}
 	return parseImport(name, bytes.NewReader(data), family)
 }
