@@ -223,64 +223,93 @@ func ipv4Len(v uint32) int {
 // groups to leave out, or of leading zeros, makes another length or moves
 // the "::".
 func nodeIPv6(t []byte, hi, lo uint64) bool {
-	var w [8]uint16
-	for i := range 4 {
-		w[i] = uint16(hi >> (48 - 16*i))
-		w[4+i] = uint16(lo >> (48 - 16*i))
-	}
-	bestAt, bestLen := -1, 0
-	for i := 0; i < 8; {
-		if w[i] != 0 {
-			i++
-			continue
+	// The zero groups (bit i for group i), and the digits of each group
+	// written without leading zeros, summed up to each group.
+	var zero uint
+	var before [8]int
+	digits := 0
+	for i := range 8 {
+		w := hi
+		if i >= 4 {
+			w = lo
 		}
-		j := i
-		for j < 8 && w[j] == 0 {
-			j++
+		g := uint16(w >> (48 - 16*(i&3)))
+		before[i] = digits
+		digits += (bits.Len16(g|1) + 3) >> 2
+		if g == 0 {
+			zero |= 1 << i
 		}
-		if j-i > bestLen {
-			bestAt, bestLen = i, j-i
-		}
-		i = j
 	}
-	if bestLen < 2 {
-		bestAt, bestLen = -1, 0
-	}
-	dotted := bestAt == 0 && (bestLen == 6 || bestLen == 5 && w[5] == 0xffff)
 	// The length Node's text has, and where its "::" is.
-	n, gap := 0, -1
-	groups := 8
-	if dotted {
-		groups = 6 // then the dotted address, for the last two
-	}
-	first := true
-	for i := 0; i < groups; i++ {
-		if i == bestAt {
-			gap = n
-			n += 2
-			i += bestLen - 1
-			first = true
-			continue
+	run := zeroRuns[zero]
+	at, n := int(run.at), int(run.n)
+	size, gap := 0, -1
+	dotted := false
+	switch {
+	case n == 0:
+		size = digits + 7
+	case at == 0 && (n == 6 || n == 5 && uint16(lo>>32) == 0xffff):
+		// "::" or "::ffff:", then the dotted address.
+		dotted = true
+		size, gap = 2+ipv4Len(uint32(lo)), 0
+		if n == 5 {
+			size += 5
 		}
-		if !first {
-			n++ // ':'
+	default:
+		// The groups on either side of "::", with ':' between them.
+		left, right := at, 8-at-n
+		size = digits - n + 2 + max(left-1, 0) + max(right-1, 0)
+		gap = 0
+		if left > 0 {
+			gap = before[at] + left - 1
 		}
-		first = false
-		n += (bits.Len16(w[i]|1) + 3) / 4
 	}
-	if dotted {
-		if bestLen == 5 {
-			n++ // the ':' after ffff
-		}
-		n += ipv4Len(uint32(lo))
-	}
-	if len(t) != n || (bytes.IndexByte(t, '.') >= 0) != dotted || bytes.Index(t, []byte("::")) != gap {
+	if len(t) != size {
 		return false
 	}
-	for _, c := range t {
-		if c >= 'A' && c <= 'F' {
+	// Where t's "::" is, whether it is dotted, and no upper case.
+	found, colon, dot := -1, false, false
+	for i, c := range t {
+		switch {
+		case c == ':':
+			if colon && found < 0 {
+				found = i - 1
+			}
+			colon = true
+			continue
+		case c == '.':
+			dot = true
+		case c >= 'A' && c <= 'F':
 			return false
 		}
+		colon = false
 	}
-	return true
+	return found == gap && dot == dotted
 }
+
+// zeroRuns holds, for each set of zero groups of an IPv6 address (bit i
+// for group i), the leftmost longest run of two or more, which Node
+// writes as "::": where it starts and its length, 0 for none.
+var zeroRuns = func() (t [256]struct{ at, n int8 }) {
+	for m := range t {
+		bestAt, bestLen := 0, 0
+		for i := 0; i < 8; {
+			if m>>i&1 == 0 {
+				i++
+				continue
+			}
+			j := i
+			for j < 8 && m>>j&1 != 0 {
+				j++
+			}
+			if j-i > bestLen {
+				bestAt, bestLen = i, j-i
+			}
+			i = j
+		}
+		if bestLen >= 2 {
+			t[m].at, t[m].n = int8(bestAt), int8(bestLen)
+		}
+	}
+	return t
+}()

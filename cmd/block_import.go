@@ -148,26 +148,32 @@ const blockImportWhole = 4 * blocklist.MaxFileSize
 
 // readImportWhole reads a regular file of 1 MiB to blockImportWhole
 // whole, to parse it in two halves at once, and returns its contents and
-// true. For any other file it returns what it read of it (nil when
-// nothing, or when the file is to be read again from the start) and
-// false, and the file is read as a stream.
+// true. For any other file it returns nil and false, the file's offset at
+// its start, and the file is read as a stream.
 func readImportWhole(f *os.File) ([]byte, bool) {
 	fi, err := f.Stat()
 	if err != nil || !fi.Mode().IsRegular() || fi.Size() < 1<<20 || fi.Size() > blockImportWhole || runtime.GOMAXPROCS(0) < 2 {
 		return nil, false
 	}
-	data := make([]byte, fi.Size())
-	n, err := io.ReadFull(f, data)
-	if err != nil {
-		// The file shrank (or cannot be read): what was read, then the rest.
-		return data[:n], false
+	// Read in two halves at once: the memory the file is read into is
+	// new to the process, and the system gives it at two places at once.
+	size := fi.Size()
+	data := make([]byte, size)
+	mid := size / 2
+	second := make(chan error, 1)
+	go func() {
+		_, err := f.ReadAt(data[mid:], mid)
+		second <- err
+	}()
+	_, err = f.ReadAt(data[:mid], 0)
+	if err2 := <-second; err != nil || err2 != nil {
+		// The file shrank (or cannot be read): read as a stream, which
+		// says what is wrong. (ReadAt leaves the offset at the start.)
+		return nil, false
 	}
 	var c [1]byte
-	if k, _ := f.Read(c[:]); k != 0 {
+	if k, _ := f.ReadAt(c[:], size); k != 0 {
 		// The file grew meanwhile: read as a stream, from the start.
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return data[:0], false // the read that follows says what is wrong
-		}
 		return nil, false
 	}
 	return data, true
@@ -208,10 +214,7 @@ func parseImportFile(name string, f *os.File, family string) (*blocklist.Batch, 
 // (the whole file when whole is set).
 func parseImportRead(name string, f *os.File, data []byte, whole bool, family string) (*blocklist.Batch, error) {
 	if !whole {
-		if len(data) == 0 {
-			return parseImport(name, f, family)
-		}
-		return parseImport(name, io.MultiReader(bytes.NewReader(data), f), family)
+		return parseImport(name, f, family)
 	}
 	rules := parseImportRuleFile(data, family)
 	if rules == nil {
