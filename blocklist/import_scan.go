@@ -2,6 +2,7 @@ package blocklist
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math/bits"
 	"runtime"
 )
@@ -267,24 +268,42 @@ func nodeIPv6(t []byte, hi, lo uint64) bool {
 	if len(t) != size {
 		return false
 	}
-	// Where t's "::" is, whether it is dotted, and no upper case.
-	found, colon, dot := -1, false, false
-	for i, c := range t {
-		switch {
-		case c == ':':
-			if colon && found < 0 {
-				found = i - 1
-			}
-			colon = true
-			continue
-		case c == '.':
-			dot = true
-		case c >= 'A' && c <= 'F':
+	// Where t's "::" is, whether it is dotted, and no upper case: eight
+	// bytes at a time, a bit for each byte.
+	var colons, dots uint64
+	for i := 0; i < len(t); i += 8 {
+		var w uint64
+		if len(t)-i >= 8 {
+			w = binary.LittleEndian.Uint64(t[i:])
+		} else {
+			var b [8]byte
+			copy(b[:], t[i:])
+			w = binary.LittleEndian.Uint64(b[:])
+		}
+		if upperHex(w) != 0 {
 			return false
 		}
-		colon = false
+		colons |= laneBits(bytesOf(w, ':')) << i
+		dots |= bytesOf(w, '.')
 	}
-	return found == gap && dot == dotted
+	pairs := colons & (colons >> 1)
+	found := -1
+	if pairs != 0 {
+		found = bits.TrailingZeros64(pairs)
+	}
+	return found == gap && (dots != 0) == dotted
+}
+
+// bytesOf sets the high bit of each byte of w that is c, and no other.
+func bytesOf(w uint64, c byte) uint64 {
+	x := w ^ lanes*uint64(c)
+	return ^((x&^highs + lanes*0x7f) | x) & highs
+}
+
+// upperHex sets the high bit of each byte of w that is 'A' to 'F' (w's
+// bytes being ASCII), and no other.
+func upperHex(w uint64) uint64 {
+	return (w + lanes*(0x80-'A')) &^ (w + lanes*(0x80-'G')) & highs
 }
 
 // zeroRuns holds, for each set of zero groups of an IPv6 address (bit i
