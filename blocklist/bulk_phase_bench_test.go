@@ -1,6 +1,7 @@
 package blocklist
 
 import (
+	"bytes"
 	"os"
 	"testing"
 )
@@ -41,4 +42,40 @@ func BenchmarkImportPhases(b *testing.B) {
 			listOrder(a.group, a.vals)
 		}
 	})
+}
+
+// BenchmarkNodeText checks the IPv6 texts of the bench harness's rule
+// file.
+func BenchmarkNodeText(b *testing.B) {
+	data, err := os.ReadFile("/tmp/nodenet-bench-data/rules-100000.json")
+	if err != nil {
+		b.Skip(err)
+	}
+	type text struct {
+		c crule
+		t []byte
+	}
+	var texts []text
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		i := bytes.IndexByte(line, '"')
+		j := bytes.LastIndexByte(line, '"')
+		if i < 0 || j <= i {
+			continue
+		}
+		c, err := parseRuleString(line[i+1 : j])
+		if err != nil {
+			b.Fatal(err)
+		}
+		texts = append(texts, text{c, line[i+1 : j]})
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		for i := range texts {
+			t := &texts[i]
+			if !nodeText(&t.c, t.t) {
+				b.Fatal(string(t.t))
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(texts)), "ns/rule")
 }

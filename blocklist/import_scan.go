@@ -157,7 +157,7 @@ func (p *importPart) read(data []byte, i, end int, open, close bool) bool {
 // add records the rule c, whose text is data[off:off+n].
 func (p *importPart) add(data []byte, c crule, off, n int) {
 	ref := importRef(0)
-	if nodeText(c, data[off:off+n]) {
+	if nodeText(&c, data[off:off+n]) {
 		ref = importRef(off)<<7 | importRef(n)
 	}
 	switch c.kind {
@@ -180,33 +180,31 @@ func (p *importPart) add(data []byte, c crule, off, n int) {
 // is the rule string Node writes for c (appendString): its addresses
 // written as Node writes them. The kind, the family, the separators and
 // the prefix are, once those readers took them.
-func nodeText(c crule, text []byte) bool {
-	if len(text) > 127 {
-		return false
-	}
+func nodeText(c *crule, text []byte) bool {
 	t := text[len(rulePrefixes[c.kind][b2i(c.v4)]):]
-	switch c.kind {
-	case SubnetRule:
-		t = t[:bytes.LastIndexByte(t, '/')]
-	case RangeRule:
-		dash := bytes.IndexByte(t, '-')
-		if !nodeAddress(t[dash+1:], c.end()) {
-			return false
-		}
-		t = t[:dash]
+	n := nodeAddress(t, c.sh, c.sl, c.v4)
+	switch {
+	case n < 0:
+		return false
+	case c.kind == AddressRule:
+		return n == len(t)
+	case c.kind == SubnetRule:
+		// The address ends at the '/'.
+		return n < len(t) && t[n] == '/'
 	}
-	return nodeAddress(t, c.start())
+	// The start ends at the '-'.
+	return n < len(t) && t[n] == '-' && nodeAddress(t[n+1:], c.eh, c.el, c.v4) == len(t)-n-1
 }
 
-// nodeAddress reports whether t, read as the address a, is how Node
-// writes a (appendAddress).
-func nodeAddress(t []byte, a ip) bool {
-	if a.v4 {
-		// The readers refuse leading zeros: only the length may differ
-		// (which it cannot, either).
-		return len(t) == ipv4Len(a.v4value())
+// nodeAddress returns the length of the address hi:lo (IPv4 when v4 is
+// set) as Node writes it (appendAddress) when t, which starts with an
+// address the readers read as that one, starts with it written so; -1
+// otherwise. An IPv4 address is: the readers refuse leading zeros.
+func nodeAddress(t []byte, hi, lo uint64, v4 bool) int {
+	if v4 {
+		return ipv4Len(uint32(lo))
 	}
-	return nodeIPv6(t, a.hi, a.lo)
+	return nodeIPv6(t, hi, lo)
 }
 
 // ipv4Len is the length of v in dotted decimal.
@@ -214,16 +212,16 @@ func ipv4Len(v uint32) int {
 	return 3 + int(decimalOctets[v>>24][0]+decimalOctets[v>>16&0xff][0]+decimalOctets[v>>8&0xff][0]+decimalOctets[v&0xff][0])
 }
 
-// nodeIPv6 reports whether t, read as the IPv6 address hi:lo, is how Node
-// writes it: lower-case hex, groups without leading zeros, "::" for the
-// leftmost longest run of two or more zero groups, and the dotted tail
-// where appendAddress writes one. t being an encoding of the same address,
-// it is that one exactly when it is in lower case, as long, with its "::"
-// at the same place (or neither has one), and dotted or not alike: Node's
-// writing is the shortest encoding of each group, and any other choice of
-// groups to leave out, or of leading zeros, makes another length or moves
-// the "::".
-func nodeIPv6(t []byte, hi, lo uint64) bool {
+// nodeIPv6 is nodeAddress for an IPv6 address: lower-case hex, groups
+// without leading zeros, "::" for the leftmost longest run of two or more
+// zero groups, and the dotted tail where appendAddress writes one. t
+// starting with an encoding of the address, that one is Node's exactly
+// when it is in lower case, as long, with its "::" at the same place (or
+// neither has one), and dotted or not alike: Node's writing is the
+// shortest encoding of each group, and any other choice of groups to
+// leave out, or of leading zeros, makes another length or moves the "::".
+// (The caller checks that the address ends there.)
+func nodeIPv6(t []byte, hi, lo uint64) int {
 	// The zero groups (bit i for group i), and the digits of each group
 	// written without leading zeros, summed up to each group.
 	var zero uint
@@ -265,23 +263,29 @@ func nodeIPv6(t []byte, hi, lo uint64) bool {
 			gap = before[at] + left - 1
 		}
 	}
-	if len(t) != size {
-		return false
+	if len(t) < size {
+		return -1
 	}
-	// Where t's "::" is, whether it is dotted, and no upper case: eight
-	// bytes at a time, a bit for each byte.
+	// Where "::" is in t[:size], whether it is dotted, and no upper case:
+	// eight bytes at a time, a bit for each byte. t is read past size
+	// where its memory goes on (it is in the import), and those bytes
+	// dropped.
 	var colons, dots uint64
-	for i := 0; i < len(t); i += 8 {
+	full := t[:cap(t)]
+	for i := 0; i < size; i += 8 {
 		var w uint64
-		if len(t)-i >= 8 {
-			w = binary.LittleEndian.Uint64(t[i:])
+		if len(full)-i >= 8 {
+			w = binary.LittleEndian.Uint64(full[i:])
 		} else {
 			var b [8]byte
-			copy(b[:], t[i:])
+			copy(b[:], full[i:])
 			w = binary.LittleEndian.Uint64(b[:])
 		}
+		if rest := size - i; rest < 8 {
+			w &= 1<<(8*rest) - 1
+		}
 		if upperHex(w) != 0 {
-			return false
+			return -1
 		}
 		colons |= laneBits(bytesOf(w, ':')) << i
 		dots |= bytesOf(w, '.')
@@ -291,7 +295,10 @@ func nodeIPv6(t []byte, hi, lo uint64) bool {
 	if pairs != 0 {
 		found = bits.TrailingZeros64(pairs)
 	}
-	return found == gap && (dots != 0) == dotted
+	if found != gap || (dots != 0) != dotted {
+		return -1
+	}
+	return size
 }
 
 // bytesOf sets the high bit of each byte of w that is c, and no other.

@@ -111,7 +111,11 @@ func TestNodeIPv6(t *testing.T) {
 				continue
 			}
 			seen++
-			got := nodeIPv6([]byte(text), hi, lo)
+			// The text where an address ends, and where more follows.
+			got := nodeIPv6([]byte(text), hi, lo) == len(text)
+			if more := []byte(text + "-ffff::1\""); (nodeIPv6(more[:len(text)], hi, lo) == len(text)) != got {
+				t.Fatalf("nodeIPv6(%q) reads the bytes after it", text)
+			}
 			if got != (text == want) {
 				t.Fatalf("nodeIPv6(%q) for %s = %v", text, want, got)
 			}
