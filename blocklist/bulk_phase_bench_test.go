@@ -31,12 +31,7 @@ func BenchmarkImportPhases(b *testing.B) {
 		}
 	})
 	r := readImport(data)
-	b.Run("addresses", func(b *testing.B) {
-		for b.Loop() {
-			r.addresses()
-		}
-	})
-	a := r.addresses()
+	a := r.addrs
 	b.Run("order", func(b *testing.B) {
 		for b.Loop() {
 			listOrder(a.group, a.vals)

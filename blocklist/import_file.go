@@ -155,7 +155,7 @@ func (r *importRules) write(f *os.File) error {
 		}
 		tailDone <- r.writeTail(f, off)
 	}()
-	a := r.addresses()
+	a := r.addrs
 	size := a.size + <-tailSize + 3
 	if size > maxFileSize {
 		at <- -1
@@ -185,51 +185,53 @@ func (r *importRules) write(f *os.File) error {
 // (either form), by slot in the order first added: each as added last,
 // and where its text is (0 to format it).
 type importAddresses struct {
-	vals  []ip
-	refs  []importRef
-	group []bulkEntry // the keys for Node's table, in the order added
-	size  int64       // what the rules take in the rule file
+	vals    []ip
+	refs    []importRef
+	group   []bulkEntry // the keys for Node's table, in the order added
+	size    int64       // what the rules take in the rule file
+	set     *slotSet
+	scratch []byte
 }
 
-// addresses sorts out the address rules, as addAddresses does for an
-// empty list.
-func (r *importRules) addresses() *importAddresses {
-	n := 0
-	for _, p := range r.parts {
-		n += len(p.addrs)
+// newImportAddresses returns room for at most most address rules, about
+// hint of them.
+func newImportAddresses(hint, most int) *importAddresses {
+	// Room that is not used is never touched.
+	return &importAddresses{vals: make([]ip, 0, most), refs: make([]importRef, 0, most),
+		group: make([]bulkEntry, 0, 2*most), set: newSlotSet(hint)}
+}
+
+// textSize is what an address rule takes in the rule file.
+func (a *importAddresses) textSize(ref importRef, v ip) int64 {
+	if ref != 0 {
+		return int64(len(importSep) + int(ref&127) + 1)
 	}
-	a := &importAddresses{vals: make([]ip, 0, n), refs: make([]importRef, 0, n), group: make([]bulkEntry, 0, 2*n)}
-	set := newSlotSet(n)
-	var scratch []byte
-	textSize := func(ref importRef, v ip) int64 {
-		if ref != 0 {
-			return int64(len(importSep) + int(ref&127) + 1)
+	a.scratch = newRule(AddressRule, v, ip{}, 0).appendString(a.scratch[:0])
+	return int64(len(importSep) + len(a.scratch) + 1)
+}
+
+// add sorts out the address rules of p, which follow those added, as
+// addAddresses does for an empty list.
+func (a *importAddresses) add(p *importPart) {
+	for i := range p.addrs {
+		e := &p.addrs[i]
+		v := ip{hi: e.hi, lo: e.lo, v4: e.v4}
+		if s := a.set.find(v, a.vals); s >= 0 {
+			a.size += a.textSize(e.ref, v) - a.textSize(a.refs[s], a.vals[s])
+			a.vals[s], a.refs[s] = v, e.ref
+			continue
 		}
-		scratch = newRule(AddressRule, v, ip{}, 0).appendString(scratch[:0])
-		return int64(len(importSep) + len(scratch) + 1)
-	}
-	for _, p := range r.parts {
-		for i := range p.addrs {
-			e := &p.addrs[i]
-			v := ip{hi: e.hi, lo: e.lo, v4: e.v4}
-			if s := set.find(v, a.vals); s >= 0 {
-				a.size += textSize(e.ref, v) - textSize(a.refs[s], a.vals[s])
-				a.vals[s], a.refs[s] = v, e.ref
-				continue
-			}
-			slot := int32(len(a.vals))
-			a.vals = append(a.vals, v)
-			a.refs = append(a.refs, e.ref)
-			set.add(slot, a.vals)
-			a.size += textSize(e.ref, v)
-			first, second, two := ruleKeys(v)
-			a.group = append(a.group, bulkKey(first, slot))
-			if two {
-				a.group = append(a.group, bulkKey(second, slot))
-			}
+		slot := int32(len(a.vals))
+		a.vals = append(a.vals, v)
+		a.refs = append(a.refs, e.ref)
+		a.set.add(slot, a.vals)
+		a.size += a.textSize(e.ref, v)
+		first, second, two := ruleKeys(v)
+		a.group = append(a.group, bulkKey(first, slot))
+		if two {
+			a.group = append(a.group, bulkKey(second, slot))
 		}
 	}
-	return a
 }
 
 // tails calls f with the subnets, then the ranges, each newest first, as

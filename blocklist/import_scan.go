@@ -53,10 +53,12 @@ type importPart struct {
 
 func (p *importPart) len() int { return len(p.addrs) + len(p.subnets) + len(p.ranges) }
 
-// importRules is an import read by readImport: its parts, in order.
+// importRules is an import read by readImport: its parts, in order, and
+// its address rules sorted out.
 type importRules struct {
 	data  []byte
 	parts []*importPart
+	addrs *importAddresses
 }
 
 func (r *importRules) len() int {
@@ -78,33 +80,46 @@ func readImport(data []byte) *importRules {
 	}
 	// Room for as many rules as the shortest elements make, of each
 	// kind: untouched until used.
-	hint := len(data)/20 + 16
-	newPart := func(n int) *importPart {
-		return &importPart{addrs: make([]importAddr, 0, n), subnets: make([]importRef, 0, n), ranges: make([]importRef, 0, n)}
+	most := len(data)/20 + 16
+	newPart := func() *importPart {
+		return &importPart{addrs: make([]importAddr, 0, most), subnets: make([]importRef, 0, most), ranges: make([]importRef, 0, most)}
 	}
 	r := &importRules{data: data}
 	if len(data) >= parallelScanMin && runtime.GOMAXPROCS(0) > 1 {
-		mid := len(data) / 2
+		// The first part is the smaller: its address rules are sorted
+		// out while the second part is read.
+		mid := len(data) * importFirstPart / 100
 		if j := bytes.Index(data[mid:], []byte(",\n")); j >= 0 {
 			split := mid + j + 2
-			first, second := newPart(hint/2+1), newPart(hint/2+1)
+			first, second := newPart(), newPart()
 			done := make(chan bool, 1)
 			go func() { done <- second.read(data, split, len(data), false, true) }()
 			ok := first.read(data, 0, split, true, false)
+			if ok {
+				// As many address rules in the rest, at that rate.
+				r.addrs = newImportAddresses(len(first.addrs)*len(data)/split, most)
+				r.addrs.add(first)
+			}
 			if ok2 := <-done; !ok || !ok2 {
 				return nil
 			}
+			r.addrs.add(second)
 			r.parts = []*importPart{first, second}
 			return r
 		}
 	}
-	p := newPart(hint)
+	p := newPart()
 	if !p.read(data, 0, len(data), true, true) {
 		return nil
 	}
+	r.addrs = newImportAddresses(len(p.addrs), len(p.addrs))
+	r.addrs.add(p)
 	r.parts = []*importPart{p}
 	return r
 }
+
+// importFirstPart is the percentage of a large import in its first part.
+const importFirstPart = 45
 
 // read reads the elements of data[i:end], as scanElements does (open and
 // close alike), and reports false when it cannot: a problem, or an element
