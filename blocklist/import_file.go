@@ -1,7 +1,9 @@
 package blocklist
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"slices"
@@ -114,7 +116,10 @@ func namedError(path string, err error) error {
 }
 
 // checkRuleFile reads the rule file at path, as loadRules does, only to
-// check it; a missing file is fine.
+// check it; a missing file is fine. It reads it a chunk at a time, into
+// one buffer, each chunk cut after a ",\n" (between two elements, as
+// scanHalves cuts a file); a file with a problem, or with nowhere to cut
+// it, is read again whole, which says what the problem is and where.
 func checkRuleFile(path string) error {
 	f, size, err := openRuleFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -124,12 +129,59 @@ func checkRuleFile(path string) error {
 		return &FileError{Path: path, Err: err}
 	}
 	defer f.Close()
+	if checkChunks(f) {
+		return nil
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return &FileError{Path: path, Err: unwrapPath(err)}
+	}
 	data, err := readAll(path, f, size)
 	if err != nil {
 		return err
 	}
 	var sp spans
 	return scanSpans(data, &sp)
+}
+
+// importCheckChunk is how much of a rule file checkRuleFile reads at a
+// time.
+const importCheckChunk = 256 << 10
+
+// checkChunks reads a rule file from its offset, a chunk at a time, and
+// reports whether it is valid (and not over maxFileSize); false also when
+// a chunk has nowhere to cut it.
+func checkChunks(f *os.File) bool {
+	buf := make([]byte, importCheckChunk)
+	var sp spans
+	have := 0 // what buf holds
+	var total int64
+	open := true
+	for {
+		n, err := io.ReadFull(f, buf[have:])
+		have += n
+		total += int64(n)
+		eof := err == io.EOF || err == io.ErrUnexpectedEOF
+		if err != nil && !eof || total > maxFileSize {
+			return false
+		}
+		end := have
+		if !eof {
+			j := bytes.LastIndex(buf[:have], []byte(",\n"))
+			if j < 0 {
+				return false
+			}
+			end = j + 2
+		}
+		if scanElements(buf[:end], 0, end, open, eof, &sp) != nil {
+			return false
+		}
+		if eof {
+			return true
+		}
+		sp.v4, sp.v6 = sp.v4[:0], sp.v6[:0]
+		have = copy(buf, buf[end:have])
+		open = false
+	}
 }
 
 // importChunk is how much of a rule file an import writes at a time.

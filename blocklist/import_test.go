@@ -377,3 +377,55 @@ func TestImportTooLarge(t *testing.T) {
 		t.Fatalf("Import at the limit = %v, %v", done, err)
 	}
 }
+
+// TestCheckChunks compares checkChunks with scanSpans, which reads a rule
+// file whole: a file it takes is valid; a valid rule file cut into lines
+// as written here is taken; and a byte changed anywhere in it, which
+// makes it invalid, is seen, in any chunk.
+func TestCheckChunks(t *testing.T) {
+	dir := t.TempDir()
+	r := rand.New(rand.NewPCG(11, 12))
+	check := func(data []byte) (chunks, whole bool) {
+		path := filepath.Join(dir, "rules.json")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		var sp spans
+		return checkChunks(f), scanSpans(data, &sp) == nil
+	}
+	for _, n := range []int{0, 1, 2, 100, 9000, 30000} {
+		data := []byte("[]\n")
+		if n > 0 {
+			data = importData(r, n, "  ")
+		}
+		if chunks, whole := check(data); !chunks || !whole {
+			t.Fatalf("%d rules: checkChunks %v, scanSpans %v; want both true", n, chunks, whole)
+		}
+		if n < 100 {
+			continue
+		}
+		for range 40 {
+			bad := bytes.Clone(data)
+			i := r.IntN(len(bad))
+			bad[i] = "x\",[] 9:\n"[r.IntN(9)]
+			chunks, whole := check(bad)
+			if chunks && !whole {
+				t.Fatalf("%d rules, byte %d changed to %q: checkChunks takes what scanSpans refuses", n, i, bad[i])
+			}
+		}
+	}
+	// One line, nowhere to cut it: not taken, and so read whole.
+	line := bytes.ReplaceAll(importData(r, 20000, ""), []byte(",\n"), []byte(","))
+	if chunks, whole := check(line); chunks || !whole {
+		t.Fatalf("one line: checkChunks %v, scanSpans %v", chunks, whole)
+	}
+	// Empty.
+	if chunks, whole := check(nil); !chunks || !whole {
+		t.Fatalf("empty: checkChunks %v, scanSpans %v", chunks, whole)
+	}
+}
