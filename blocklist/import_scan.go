@@ -78,12 +78,6 @@ func readImport(data []byte) *importRules {
 	if len(data) >= importMaxData {
 		return nil
 	}
-	// Room for as many rules as the shortest elements make, of each
-	// kind: untouched until used.
-	most := len(data)/20 + 16
-	newPart := func() *importPart {
-		return &importPart{addrs: make([]importAddr, 0, most), subnets: make([]importRef, 0, most), ranges: make([]importRef, 0, most)}
-	}
 	r := &importRules{data: data}
 	if len(data) >= parallelScanMin && runtime.GOMAXPROCS(0) > 1 {
 		// The first part is the smaller: its address rules are sorted
@@ -91,13 +85,15 @@ func readImport(data []byte) *importRules {
 		mid := len(data) * importFirstPart / 100
 		if j := bytes.Index(data[mid:], []byte(",\n")); j >= 0 {
 			split := mid + j + 2
-			first, second := newPart(), newPart()
+			first, second := newImportPart(split), newImportPart(len(data)-split)
 			done := make(chan bool, 1)
 			go func() { done <- second.read(data, split, len(data), false, true) }()
 			ok := first.read(data, 0, split, true, false)
 			if ok {
-				// As many address rules in the rest, at that rate.
-				r.addrs = newImportAddresses(len(first.addrs)*len(data)/split, most)
+				// As many address rules in the rest, at that rate; room
+				// for as many as it may hold.
+				n := len(first.addrs)
+				r.addrs = newImportAddresses(n*len(data)/split, n+cap(second.addrs))
 				r.addrs.add(first)
 			}
 			if ok2 := <-done; !ok || !ok2 {
@@ -108,7 +104,7 @@ func readImport(data []byte) *importRules {
 			return r
 		}
 	}
-	p := newPart()
+	p := newImportPart(len(data))
 	if !p.read(data, 0, len(data), true, true) {
 		return nil
 	}
@@ -116,6 +112,15 @@ func readImport(data []byte) *importRules {
 	r.addrs.add(p)
 	r.parts = []*importPart{p}
 	return r
+}
+
+// newImportPart returns a part with room for the rules of n bytes of an
+// import: as many of each kind as its shortest elements make in n bytes
+// (`"Address: IPv4 0.0.0.0",` and so on), and no more than a rule file
+// holds. Room that is not used is never touched.
+func newImportPart(n int) *importPart {
+	most := func(elem int) int { return min(n/elem, MaxFileSize/importRuleMin) + 1 }
+	return &importPart{addrs: make([]importAddr, 0, most(24)), subnets: make([]importRef, 0, most(25)), ranges: make([]importRef, 0, most(30))}
 }
 
 // importFirstPart is the percentage of a large import in its first part.
@@ -172,7 +177,7 @@ func (p *importPart) read(data []byte, i, end int, open, close bool) bool {
 // add records the rule c, whose text is data[off:off+n].
 func (p *importPart) add(data []byte, c crule, off, n int) {
 	ref := importRef(0)
-	if nodeText(&c, data[off:off+n]) {
+	if n < 128 && nodeText(&c, data[off:off+n]) {
 		ref = importRef(off)<<7 | importRef(n)
 	}
 	switch c.kind {
