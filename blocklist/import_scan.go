@@ -86,6 +86,7 @@ func readImport(data []byte) *importRules {
 		if j := bytes.Index(data[mid:], []byte(",\n")); j >= 0 {
 			split := mid + j + 2
 			first, second := newImportPart(split), newImportPart(len(data)-split)
+			secondMost := cap(second.addrs) // read before second is shared
 			done := make(chan bool, 1)
 			go func() { done <- second.read(data, split, len(data), false, true) }()
 			ok := first.read(data, 0, split, true, false)
@@ -93,7 +94,7 @@ func readImport(data []byte) *importRules {
 				// As many address rules in the rest, at that rate; room
 				// for as many as it may hold.
 				n := len(first.addrs)
-				r.addrs = newImportAddresses(n*len(data)/split, n+cap(second.addrs))
+				r.addrs = newImportAddresses(n*len(data)/split, n+secondMost)
 				r.addrs.add(first)
 			}
 			if ok2 := <-done; !ok || !ok2 {
