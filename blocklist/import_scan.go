@@ -91,10 +91,11 @@ func readImport(data []byte) *importRules {
 			go func() { done <- second.read(data, split, len(data), false, true) }()
 			ok := first.read(data, 0, split, true, false)
 			if ok {
-				// As many address rules in the rest, at that rate; room
-				// for as many as it may hold.
+				// As many address rules in the rest, at that rate (and a
+				// half more, so that the set of addresses need not grow);
+				// room for as many as it may hold.
 				n := len(first.addrs)
-				r.addrs = newImportAddresses(n*len(data)/split, n+secondMost)
+				r.addrs = newImportAddresses(n*len(data)/split*3/2, n+secondMost)
 				r.addrs.add(first)
 			}
 			if ok2 := <-done; !ok || !ok2 {
