@@ -34,7 +34,7 @@ func BenchmarkImportPhases(b *testing.B) {
 	a := r.addrs
 	b.Run("order", func(b *testing.B) {
 		for b.Loop() {
-			listOrder(a.group, a.vals)
+			listOrder(a.group, a.vals, nil)
 		}
 	})
 }

@@ -215,7 +215,7 @@ func (r *importRules) write(f *os.File) error {
 		return tooLarge("the rules would take", size)
 	}
 	at <- a.size
-	order := listOrder(a.group, a.vals)
+	order := listOrder(a.group, a.vals, a.order)
 	w := importWriter{f: f, buf: make([]byte, 0, importChunk+128), wb: writeback{f: f}}
 	var scratch []byte
 	for _, s := range order {
@@ -240,17 +240,18 @@ type importAddresses struct {
 	vals    []ip
 	refs    []importRef
 	group   []bulkEntry // the keys for Node's table, in the order added
+	order   *bulkOrder  // Node's table, the keys of group added as they come
 	size    int64       // what the rules take in the rule file
 	set     *slotSet
 	scratch []byte
 }
 
-// newImportAddresses returns room for at most most address rules, about
-// hint of them.
-func newImportAddresses(hint, most int) *importAddresses {
+// newImportAddresses returns room for about n address rules (and more
+// as they come).
+func newImportAddresses(n int) *importAddresses {
 	// Room that is not used is never touched.
-	return &importAddresses{vals: make([]ip, 0, most), refs: make([]importRef, 0, most),
-		group: make([]bulkEntry, 0, 2*most), set: newSlotSet(hint)}
+	return &importAddresses{vals: make([]ip, 0, n), refs: make([]importRef, 0, n),
+		group: make([]bulkEntry, 0, 2*n), order: newBulkOrder(2 * n), set: newSlotSet(n)}
 }
 
 // textSize is what an address rule takes in the rule file.

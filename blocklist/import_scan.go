@@ -86,17 +86,16 @@ func readImport(data []byte) *importRules {
 		if j := bytes.Index(data[mid:], []byte(",\n")); j >= 0 {
 			split := mid + j + 2
 			first, second := newImportPart(split), newImportPart(len(data)-split)
-			secondMost := cap(second.addrs) // read before second is shared
 			done := make(chan bool, 1)
 			go func() { done <- second.read(data, split, len(data), false, true) }()
 			ok := first.read(data, 0, split, true, false)
 			if ok {
-				// As many address rules in the rest, at that rate (and a
-				// half more, so that the set of addresses need not grow);
-				// room for as many as it may hold.
-				n := len(first.addrs)
-				r.addrs = newImportAddresses(n*len(data)/split*3/2, n+secondMost)
+				// As many address rules in the rest, at that rate, and a
+				// half more, so that the set of addresses need not grow.
+				r.addrs = newImportAddresses(len(first.addrs) * len(data) / split * 3 / 2)
 				r.addrs.add(first)
+				// Node's table takes those while the rest is read.
+				r.addrs.order.add(r.addrs.group)
 			}
 			if ok2 := <-done; !ok || !ok2 {
 				return nil
@@ -110,7 +109,7 @@ func readImport(data []byte) *importRules {
 	if !p.read(data, 0, len(data), true, true) {
 		return nil
 	}
-	r.addrs = newImportAddresses(len(p.addrs), len(p.addrs))
+	r.addrs = newImportAddresses(len(p.addrs))
 	r.addrs.add(p)
 	r.parts = []*importPart{p}
 	return r

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -427,5 +428,48 @@ func TestCheckChunks(t *testing.T) {
 	// Empty.
 	if chunks, whole := check(nil); !chunks || !whole {
 		t.Fatalf("empty: checkChunks %v, scanSpans %v", chunks, whole)
+	}
+}
+
+// TestBulkOrder: keys added to a bulkOrder a group at a time, with room
+// for fewer than come (and so growing), are listed as Node's table lists
+// them once the keys are added to it one at a time.
+func TestBulkOrder(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, n := range []int{300, 5000, 60000} {
+		keys, vals := tableKeys(n)
+		want := newAddrTable()
+		for _, e := range keys {
+			v := vals[e.slot]
+			want.insert(ip{hi: v.hi, lo: v.lo, v4: e.v4}, e.h, e.slot)
+		}
+		wantOrder := want.order(nil, len(vals))
+		for _, room := range []int{1, len(keys) / 3, len(keys)} {
+			o := newBulkOrder(room)
+			for done := 0; done < len(keys); {
+				m := min(1+r.IntN(len(keys)/4+1), len(keys)-done)
+				if r.IntN(3) == 0 {
+					m = min(1+r.IntN(3), len(keys)-done) // a few at a time too
+				}
+				o.add(keys[done : done+m])
+				done += m
+			}
+			if got := o.slots(len(vals)); !slices.Equal(got, wantOrder) {
+				t.Fatalf("%d keys, room for %d: another order", len(keys), room)
+			}
+			if o.size != uint64(len(want.buckets)) || o.count != uint64(want.count) || o.nextResize != want.nextResize {
+				t.Fatalf("%d keys, room for %d: size %d, count %d, next resize %d; want %d, %d, %d", len(keys), room,
+					o.size, o.count, o.nextResize, len(want.buckets), want.count, want.nextResize)
+			}
+			// listOrder takes the keys o has, and adds the others.
+			o = newBulkOrder(room)
+			o.add(keys[:len(keys)/2])
+			if got := listOrder(keys, vals, o); !slices.Equal(got, wantOrder) {
+				t.Fatalf("%d keys, room for %d: listOrder after half of them: another order", len(keys), room)
+			}
+		}
+		if got := listOrder(keys, vals, nil); !slices.Equal(got, wantOrder) {
+			t.Fatalf("%d keys: listOrder: another order", len(keys))
+		}
 	}
 }

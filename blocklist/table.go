@@ -711,74 +711,125 @@ func (t *addrTable) insertAll(group []bulkEntry, vals []ip) {
 // an entry, in list order; and the bucket count, the number of keys and
 // the count at which the table next grows that the table then has.
 func (t *addrTable) bulkList(group []bulkEntry) (list []bulkEntry, size, count, nextResize uint64) {
-	// The steps, as insert takes them: before the key that calls for it, a
-	// rehash; then keys up to the next rehash, at least one.
-	type bulkStep struct {
-		keys   int
-		size   uint64 // the bucket count
-		rehash bool
-	}
-	var steps []bulkStep
-	size = uint64(len(t.buckets))
-	count, nextResize = uint64(t.count), t.nextResize
-	for done := 0; done < len(group); {
-		rehash := false
-		if count+1 > nextResize {
-			minBuckets := count + 1
-			if nextResize == 0 {
-				minBuckets = max(minBuckets, 11)
-			}
-			if minBuckets >= size {
-				size = nextBucketCount(size)
-				rehash = true
-			}
-			nextResize = size
-		}
-		m := 1
-		if nextResize > count+1 {
-			m = int(min(nextResize-count, uint64(len(group)-done)))
-		}
-		steps = append(steps, bulkStep{m, size, rehash})
-		done += m
-		count += uint64(m)
-	}
-	// The list as it is, then after each step: two arrays, in turn.
 	total := t.count + len(group)
-	bb := bulkBuild{out: make([]bulkEntry, 0, total), at: make([]int32, 0, total),
-		count: make([]int32, 0, total), gcount: make([]int32, 0, total), run: make([]int32, 0, size)}
-	list = make([]bulkEntry, 0, total)
+	o := &bulkOrder{size: uint64(len(t.buckets)), count: uint64(t.count), nextResize: t.nextResize}
+	o.room(total, o.finalSize(len(group)))
 	for p := t.head; p != noNode; p = t.nodes[p].next {
 		n := &t.nodes[p]
-		list = append(list, bulkEntry{keyHash(ip{hi: n.hi, lo: n.lo, v4: n.v4}), n.slot, n.v4})
+		o.list = append(o.list, bulkEntry{keyHash(ip{hi: n.hi, lo: n.lo, v4: n.v4}), n.slot, n.v4})
 	}
-	done := 0
-	for _, st := range steps {
-		list = bb.step(list, group[done:done+st.keys], st.size, st.rehash)
-		done += st.keys
-	}
-	return list, size, count, nextResize
+	o.add(group)
+	return o.list, o.size, o.count, o.nextResize
 }
 
-// listOrder returns the order in which an empty table, once the keys of
-// group (none alike) are added to it in their order, lists the slots of
-// their rules: each slot where its first key is met, as order does. vals
-// holds the rules' addresses by slot.
-func listOrder(group []bulkEntry, vals []ip) []int32 {
+// bulkOrder is a bulk build's list, and the table's state it stands for,
+// to which keys are added a group at a time, as insertAll adds them.
+type bulkOrder struct {
+	bb                      bulkBuild
+	list                    []bulkEntry
+	size, count, nextResize uint64
+}
+
+// newBulkOrder returns the list of an empty table, with room for most
+// keys.
+func newBulkOrder(most int) *bulkOrder {
 	t := newAddrTable()
-	if len(group) < bulkMin || len(group) > bulkMax {
-		t.insertAll(group, vals)
-		return t.order(make([]int32, 0, len(vals)), len(vals))
+	o := &bulkOrder{size: uint64(len(t.buckets)), nextResize: t.nextResize}
+	o.room(most, bucketCountFor(most))
+	return o
+}
+
+// room makes room for total keys, at most size buckets. Room that is not
+// used is never touched.
+func (o *bulkOrder) room(total int, size uint64) {
+	o.bb = bulkBuild{out: make([]bulkEntry, 0, total), at: make([]int32, 0, total),
+		count: make([]int32, 0, total), gcount: make([]int32, 0, total), run: make([]int32, 0, size)}
+	o.list = make([]bulkEntry, 0, total)
+}
+
+// add adds the keys of group, none of them in the list and no two alike,
+// in their order.
+func (o *bulkOrder) add(group []bulkEntry) {
+	if total := len(o.list) + len(group); total > cap(o.list) || total > cap(o.bb.out) {
+		// More than there is room for: room for that many, and a quarter
+		// more.
+		list := o.list
+		o.room(total+total/4, o.finalSize(len(group)))
+		o.list = append(o.list, list...)
 	}
-	list, _, _, _ := t.bulkList(group)
-	seen := make([]bool, len(vals))
-	order := make([]int32, 0, len(vals))
-	for _, e := range list {
+	for done := 0; done < len(group); {
+		m, rehash := o.next(len(group) - done)
+		o.list = o.bb.step(o.list, group[done:done+m], o.size, rehash)
+		done += m
+	}
+}
+
+// next takes the next step of adding n keys, as insert takes them: before
+// the key that calls for it, a rehash; then keys up to the next rehash,
+// at least one. It returns how many keys the step adds, and whether it
+// starts with a rehash.
+func (o *bulkOrder) next(n int) (keys int, rehash bool) {
+	if o.count+1 > o.nextResize {
+		minBuckets := o.count + 1
+		if o.nextResize == 0 {
+			minBuckets = max(minBuckets, 11)
+		}
+		if minBuckets >= o.size {
+			o.size = nextBucketCount(o.size)
+			rehash = true
+		}
+		o.nextResize = o.size
+	}
+	keys = 1
+	if o.nextResize > o.count+1 {
+		keys = int(min(o.nextResize-o.count, uint64(n)))
+	}
+	o.count += uint64(keys)
+	return keys, rehash
+}
+
+// finalSize returns the bucket count once n more keys are added.
+func (o *bulkOrder) finalSize(n int) uint64 {
+	c := *o
+	for n > 0 {
+		m, _ := c.next(n)
+		n -= m
+	}
+	return c.size
+}
+
+// slots returns the slots of the list's keys in the order the table lists
+// their rules: each slot where its first key is met, as order does. There
+// are n slots.
+func (o *bulkOrder) slots(n int) []int32 {
+	seen := make([]bool, n)
+	order := make([]int32, 0, n)
+	for _, e := range o.list {
 		if !seen[e.slot] {
 			seen[e.slot] = true
 			order = append(order, e.slot)
 		}
 	}
 	return order
+}
+
+// listOrder returns the order in which an empty table, once the keys of
+// group (none alike) are added to it in their order, lists the slots of
+// their rules: each slot where its first key is met, as order does. vals
+// holds the rules' addresses by slot. Keys already added to o, the first
+// of group, are not added again; o may be nil.
+func listOrder(group []bulkEntry, vals []ip, o *bulkOrder) []int32 {
+	if len(group) < bulkMin || len(group) > bulkMax {
+		// As insertAll adds them, one at a time.
+		t := newAddrTable()
+		t.insertAll(group, vals)
+		return t.order(make([]int32, 0, len(vals)), len(vals))
+	}
+	if o == nil {
+		o = newBulkOrder(len(group))
+	}
+	o.add(group[o.count:])
+	return o.slots(len(vals))
 }
 
 // bulkBuild holds a bulk build's scratch arrays.
