@@ -166,8 +166,10 @@ func checkChunks(f *os.File) bool {
 		}
 		end := have
 		if !eof {
+			// A chunk that leaves most of itself to the next one is no
+			// place to cut: the whole file is read then.
 			j := bytes.LastIndex(buf[:have], []byte(",\n"))
-			if j < 0 {
+			if j < have/2 {
 				return false
 			}
 			end = j + 2
