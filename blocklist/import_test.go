@@ -425,6 +425,12 @@ func TestCheckChunks(t *testing.T) {
 	if chunks, whole := check(line); chunks || !whole {
 		t.Fatalf("one line: checkChunks %v, scanSpans %v", chunks, whole)
 	}
+	// Cuts far apart, with space between: not taken either.
+	spaced := []byte("[\n  \"Address: IPv4 1.2.3.4\",\n" + strings.Repeat(" ", 300<<10) + "\"Address: IPv4 1.2.3.5\",\n" +
+		strings.Repeat(" ", 300<<10) + "\"Address: IPv4 1.2.3.6\"\n]\n")
+	if chunks, whole := check(spaced); chunks || !whole {
+		t.Fatalf("cuts far apart: checkChunks %v, scanSpans %v", chunks, whole)
+	}
 	// Empty.
 	if chunks, whole := check(nil); !chunks || !whole {
 		t.Fatalf("empty: checkChunks %v, scanSpans %v", chunks, whole)
