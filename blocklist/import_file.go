@@ -222,7 +222,7 @@ func (r *importRules) write(f *os.File) error {
 	var scratch []byte
 	for _, s := range order {
 		if ref := a.refs[s]; ref != 0 {
-			w.put(ref.text(r.data))
+			w.putQuoted(ref.quoted(r.data))
 		} else {
 			scratch = newRule(AddressRule, a.vals[s], ip{}, 0).appendString(scratch[:0])
 			w.put(scratch)
@@ -307,14 +307,11 @@ func (r *importRules) tails(f func(p *importPart, ref importRef) bool) {
 	}
 }
 
-// tailText returns the text of a subnet or range: in r.data, or formatted
+// formatted returns the text of a subnet or range to format, formatted
 // in *scratch.
-func (r *importRules) tailText(p *importPart, ref importRef, scratch *[]byte) []byte {
-	if ref&importFormat != 0 {
-		*scratch = p.other[ref&^importFormat].appendString((*scratch)[:0])
-		return *scratch
-	}
-	return ref.text(r.data)
+func (r *importRules) formatted(p *importPart, ref importRef, scratch *[]byte) []byte {
+	*scratch = p.other[ref&^importFormat].appendString((*scratch)[:0])
+	return *scratch
 }
 
 // tailSize is what the subnets and ranges take in the rule file.
@@ -323,7 +320,7 @@ func (r *importRules) tailSize() int64 {
 	var scratch []byte
 	r.tails(func(p *importPart, ref importRef) bool {
 		if ref&importFormat != 0 {
-			n += int64(len(r.tailText(p, ref, &scratch)))
+			n += int64(len(r.formatted(p, ref, &scratch)))
 		} else {
 			n += int64(ref & 127)
 		}
@@ -339,7 +336,11 @@ func (r *importRules) writeTail(f *os.File, off int64) error {
 	w := importWriter{f: f, off: off, buf: make([]byte, 0, importChunk+128), wb: writeback{f: f, from: off}}
 	var scratch []byte
 	r.tails(func(p *importPart, ref importRef) bool {
-		w.put(r.tailText(p, ref, &scratch))
+		if ref&importFormat != 0 {
+			w.put(r.formatted(p, ref, &scratch))
+		} else {
+			w.putQuoted(ref.quoted(r.data))
+		}
 		return w.err == nil
 	})
 	w.buf = append(w.buf, "\n]\n"...)
@@ -359,6 +360,14 @@ type importWriter struct {
 // put adds a rule's text.
 func (w *importWriter) put(text []byte) {
 	w.buf = append(append(append(w.buf, importSep...), text...), '"')
+	if len(w.buf) >= importChunk {
+		w.flush() //nolint:errcheck // kept in w.err
+	}
+}
+
+// putQuoted adds a rule's text with its quotes, as the import has it.
+func (w *importWriter) putQuoted(quoted []byte) {
+	w.buf = append(append(w.buf, importSep[:len(importSep)-1]...), quoted...)
 	if len(w.buf) >= importChunk {
 		w.flush() //nolint:errcheck // kept in w.err
 	}

@@ -29,9 +29,10 @@ const importFormat importRef = 1 << 31
 // importRef: offsets below 2^24.
 const importMaxData = 1 << 24
 
-func (r importRef) text(data []byte) []byte {
+// quoted returns the text with its quotes.
+func (r importRef) quoted(data []byte) []byte {
 	off := int(r >> 7)
-	return data[off : off+int(r&127)]
+	return data[off-1 : off+int(r&127)+1]
 }
 
 // importAddr is an address rule of an import: the address, and the
