@@ -6,9 +6,12 @@ import (
 	"encoding/hex"
 	"hash/crc32"
 	"io"
+	"math/bits"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sync"
 	"time"
 	"unsafe"
 )
@@ -38,12 +41,18 @@ type Index struct{ x *index }
 // CheckBytes reports whether an address, in a byte slice, is blocked,
 // as BlockList.CheckBytes does.
 func (ix *Index) CheckBytes(address []byte, family string) (bool, error) {
-	return checkIn(ix.x, address, family)
+	ok, err := checkIn(ix.x, address, family)
+	runtime.KeepAlive(ix) // its mapping, if any, until the check is done
+	return ok, err
 }
 
 // CheckAddr reports whether an address is blocked, as BlockList.CheckAddr
 // does.
-func (ix *Index) CheckAddr(a netip.Addr) bool { return ix.x.hasAddr(a) }
+func (ix *Index) CheckAddr(a netip.Addr) bool {
+	ok := ix.x.hasAddr(a)
+	runtime.KeepAlive(ix)
+	return ok
+}
 
 // LoadIndex reads the rule file at path, as LoadFile does (the same
 // refusals, the same errors for a file that does not parse), for checks
@@ -68,15 +77,17 @@ func LoadIndex(path, cacheDir string) (*Index, error) {
 	entry := cacheEntryPath(cacheDir, path)
 	c := readCacheEntry(entry)
 	if c.x != nil && c.trusts(stamp, size) {
-		return &Index{c.x}, nil
+		return c.use(), nil
 	}
 	key, err := sumFile(path, f)
 	if err != nil {
+		c.drop()
 		return nil, err
 	}
 	if c.x != nil && c.key == key {
-		return &Index{c.x}, nil
+		return c.use(), nil
 	}
+	c.drop()
 	// Parsed after all: read whole. What is parsed is what the entry is
 	// made for, should the file have changed since it was summed.
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
@@ -99,7 +110,9 @@ func LoadIndex(path, cacheDir string) (*Index, error) {
 	return &Index{x}, nil
 }
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+// castagnoli is CRC-32C's table, made on first use: making it costs
+// about 0.15 ms, which every other command would pay at start-up.
+var castagnoli = sync.OnceValue(func() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) })
 
 // cacheKey names the contents of a rule file.
 type cacheKey struct {
@@ -109,7 +122,7 @@ type cacheKey struct {
 
 // contentKey names data.
 func contentKey(data []byte) cacheKey {
-	return cacheKey{size: uint64(len(data)), ieee: crc32.ChecksumIEEE(data), castagnoli: crc32.Checksum(data, castagnoli)}
+	return cacheKey{size: uint64(len(data)), ieee: crc32.ChecksumIEEE(data), castagnoli: crc32.Checksum(data, castagnoli())}
 }
 
 // sumFile reads f, a rule file, from its start to its end through a
@@ -122,7 +135,7 @@ func sumFile(path string, f *os.File) (cacheKey, error) {
 		n, err := f.Read(buf)
 		k.size += uint64(n)
 		k.ieee = crc32.Update(k.ieee, crc32.IEEETable, buf[:n])
-		k.castagnoli = crc32.Update(k.castagnoli, castagnoli, buf[:n])
+		k.castagnoli = crc32.Update(k.castagnoli, castagnoli(), buf[:n])
 		if k.size > uint64(maxFileSize) {
 			return k, &FileError{Path: path, Err: tooLarge("the file has more than", maxFileSize)}
 		}
@@ -168,6 +181,25 @@ type cacheEntry struct {
 	stamp   fileStamp
 	written time.Time // the entry file's own mtime
 	x       *index
+	mapped  []byte // the entry file's mapping that x lies in, if any
+}
+
+// use returns the entry's index as an Index. A mapping it lies in is
+// released when the Index is no longer reachable.
+func (e *cacheEntry) use() *Index {
+	ix := &Index{e.x}
+	if e.mapped != nil {
+		runtime.AddCleanup(ix, unmapEntry, e.mapped)
+	}
+	return ix
+}
+
+// drop releases an entry that is not used.
+func (e *cacheEntry) drop() {
+	if e.mapped != nil {
+		unmapEntry(e.mapped)
+	}
+	*e = cacheEntry{}
 }
 
 // trusts tells whether the entry is for the file whose stamp and size
@@ -201,9 +233,18 @@ func readCacheEntry(name string) (e cacheEntry) {
 		return e
 	}
 	e.written = fi.ModTime()
-	b := make([]byte, fi.Size())
-	if _, err := io.ReadFull(f, b); err != nil {
+	b, mapped, err := readEntryFile(f, int(fi.Size()))
+	if err != nil {
 		return e
+	}
+	if mapped {
+		defer func() {
+			if e.x == nil {
+				unmapEntry(b)
+			} else {
+				e.mapped = b
+			}
+		}()
 	}
 	body, sum := b[:len(b)-4], binary.LittleEndian.Uint32(b[len(b)-4:])
 	h := b[:cacheHeaderSize]
@@ -219,12 +260,19 @@ func readCacheEntry(name string) (e cacheEntry) {
 	if n4 > uint64(len(body)) || n6 > uint64(len(body)) || cacheHeaderSize+8*n4+32*n6 != uint64(len(body)) {
 		return e
 	}
-	if crc32.Checksum(body, castagnoli) != sum {
+	if crc32.Checksum(body, castagnoli()) != sum {
 		return e
 	}
 	v4, v6 := cacheIntervals(body[cacheHeaderSize:], int(n4), int(n6))
 	e.x = checkedIndex(v4, v6)
 	return e
+}
+
+// readEntryCopy reads the n bytes of f, a cache entry, into memory.
+func readEntryCopy(f *os.File, n int) ([]byte, error) {
+	b := make([]byte, n)
+	_, err := io.ReadFull(f, b)
+	return b, err
 }
 
 // cacheIntervals returns the n4 IPv4 and n6 IPv6 intervals that p
@@ -270,52 +318,46 @@ var nativeLittle = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 // interval: it runs on every check of a cached rule file.
 func checkedIndex(v4 []uint64, v6 []span6) *index {
 	x := &index{v4: v4, v6: v6}
+	// Without a branch on the data: a branch taken at random (how many
+	// slices an interval skips) costs more than the pass's arithmetic.
+	var bad uint64
 	if n := len(v4); n > 0 {
 		x.v4Dir = newDir(n, v4[0]>>32, v4[n-1]>>32)
-		first, lo, shift := x.v4Dir.first, x.v4Dir.min, x.v4Dir.shift
-		k, prevEnd := 0, uint64(0)
-		for i, v := range v4 {
+		c, lo, shift := x.v4Dir.counts()
+		last := uint64(len(c) - 1)
+		need := uint64(0) // the least start the next interval may have
+		for _, v := range v4 {
 			start, end := v>>32, v&0xffffffff
-			if start > end || i > 0 && prevEnd+1 >= start {
-				return nil
-			}
-			prevEnd = end
-			if first != nil {
-				s := min(int((start-lo)>>shift), len(first)-1)
-				for ; k <= s; k++ {
-					first[k] = uint32(i)
-				}
-			}
+			_, b1 := bits.Sub64(end, start, 0)
+			_, b2 := bits.Sub64(start, need, 0)
+			bad |= b1 | b2
+			need = end + 2
+			c[min((start-lo)>>shift, last)]++
 		}
-		for ; k < len(first); k++ {
-			first[k] = uint32(n)
-		}
+		x.v4Dir.sum(n)
 	}
 	if n := len(v6); n > 0 {
 		x.v6Dir = newDir(n, v6[0].start.hi, v6[n-1].start.hi)
-		first, lo, shift := x.v6Dir.first, x.v6Dir.min, x.v6Dir.shift
-		k := 0
+		c, lo, shift := x.v6Dir.counts()
+		last := uint64(len(c) - 1)
+		var need u128   // the least start the next interval may have
+		var over uint64 // 1 when that is past the last address
 		for i := range v6 {
 			v := &v6[i]
-			if v.end.less(v.start) {
-				return nil
-			}
-			if i > 0 {
-				after, ok := v6[i-1].end.next()
-				if !ok || !after.less(v.start) {
-					return nil
-				}
-			}
-			if first != nil {
-				s := min(int((v.start.hi-lo)>>shift), len(first)-1)
-				for ; k <= s; k++ {
-					first[k] = uint32(i)
-				}
-			}
+			_, b := bits.Sub64(v.end.lo, v.start.lo, 0)
+			_, b1 := bits.Sub64(v.end.hi, v.start.hi, b)
+			_, b = bits.Sub64(v.start.lo, need.lo, 0)
+			_, b2 := bits.Sub64(v.start.hi, need.hi, b)
+			bad |= b1 | b2 | over
+			var carry uint64
+			need.lo, carry = bits.Add64(v.end.lo, 2, 0)
+			need.hi, over = bits.Add64(v.end.hi, 0, carry)
+			c[min((v.start.hi-lo)>>shift, last)]++
 		}
-		for ; k < len(first); k++ {
-			first[k] = uint32(n)
-		}
+		x.v6Dir.sum(n)
+	}
+	if bad != 0 {
+		return nil
 	}
 	return x
 }
@@ -349,7 +391,7 @@ func writeCacheEntry(dir, name string, e cacheEntry) {
 		b = binary.LittleEndian.AppendUint64(b, v.end.hi)
 		b = binary.LittleEndian.AppendUint64(b, v.end.lo)
 	}
-	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli()))
 	tmp, err := os.CreateTemp(dir, filepath.Base(name)+".tmp*")
 	if err != nil {
 		return

@@ -158,7 +158,7 @@ type dir struct {
 }
 
 // dirMin is the size from which a set has a directory.
-const dirMin = 512
+const dirMin = 64
 
 // newDir prepares the directory of n sorted keys from first to last; the
 // caller fills in first[] (fillDir).
@@ -167,7 +167,7 @@ func newDir(n int, first, last uint64) dir {
 		return dir{}
 	}
 	d := dir{min: first}
-	k := min(max(bits.Len(uint(n)), 9), 17) // 2^k slices, or fewer
+	k := min(bits.Len(uint(n)), 17) // 2^k slices, or fewer
 	if span := bits.Len64(last - first); span > k {
 		d.shift = uint(span - k)
 	}
@@ -193,6 +193,25 @@ func (d *dir) fill(n int, key func(int) uint64) {
 	}
 }
 
+// counts returns the directory's slices to count the intervals of each
+// in (sum then turns the counts into the directory), with the key's
+// offset and shift; a set without a directory gets one slot that counts
+// them all.
+func (d *dir) counts() (c []uint32, lo uint64, shift uint) {
+	if d.first == nil {
+		return make([]uint32, 1), 0, 63
+	}
+	return d.first[:len(d.first)-1], d.min, d.shift
+}
+
+// sum turns the counts of n intervals into the directory.
+func (d *dir) sum(n int) {
+	if d.first != nil {
+		prefixSums(d.first[:len(d.first)-1])
+		d.first[len(d.first)-1] = uint32(n)
+	}
+}
+
 // bounds returns the intervals to search for the last one starting at or
 // before a key: those starting in its slice. Every interval before them
 // starts before the key, every one after starts after it.
@@ -212,8 +231,13 @@ func (d *dir) bounds(key uint64, n int) (int, int) {
 
 // has4 reports whether an IPv4 address is blocked.
 func (x *index) has4(a uint32) bool {
+	i, j := x.v4Dir.bounds(uint64(a), len(x.v4))
+	return x.has4In(a, i, j)
+}
+
+// has4In is has4 with the bounds of a's slice of the directory.
+func (x *index) has4In(a uint32, i, j int) bool {
 	s := x.v4
-	i, j := x.v4Dir.bounds(uint64(a), len(s))
 	// The first interval of [i, j) that starts after a is the first in
 	// the whole set; the one before it is the candidate. (A search without
 	// branches on the data: the processor need not guess.)
@@ -240,8 +264,13 @@ func (x *index) has6(a u128) bool {
 
 // has6only searches the IPv6 set alone.
 func (x *index) has6only(a u128) bool {
+	i, j := x.v6Dir.bounds(a.hi, len(x.v6))
+	return x.has6In(a, i, j)
+}
+
+// has6In is has6only with the bounds of a's slice of the directory.
+func (x *index) has6In(a u128, i, j int) bool {
 	s := x.v6
-	i, j := x.v6Dir.bounds(a.hi, len(s))
 	for n := j - i; n > 1; {
 		half := n >> 1
 		if h := s[i+half-1].start; h.hi < a.hi || h.hi == a.hi && h.lo <= a.lo {

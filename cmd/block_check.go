@@ -171,6 +171,7 @@ func blockLoadIndex(o BlockFileOptions, cacheDir string) (blockCheckList, error)
 // Index, or an empty BlockList.
 type blockCheckList interface {
 	CheckBytes(address []byte, family string) (bool, error)
+	CheckMany(addrs [][]byte, families []string, blocked []bool)
 }
 
 // blockChecker answers addresses and collects the answers in out.
@@ -182,7 +183,17 @@ type blockChecker struct {
 	out    []byte
 	all    bool // every address so far was blocked
 	inBuf  int  // the read buffer's size (blockCheckInBuffer, less in tests)
+
+	// Lines waiting to be answered together (answerMany).
+	lines    [blockCheckGroup][]byte
+	families [blockCheckGroup]string
+	blocked  [blockCheckGroup]bool
+	nlines   int
 }
+
+// blockCheckGroup is how many lines are looked up at once: enough for
+// their lookups' cache misses to overlap (see blocklist.CheckMany).
+const blockCheckGroup = 32
 
 // answer checks one address: an argument, or a line of the read buffer,
 // which is not kept.
@@ -192,6 +203,11 @@ func (c *blockChecker) answer(a []byte) error {
 		fam = blockFamilyOf(a)
 	}
 	blocked, _ := c.list.CheckBytes(a, fam) // unreadable: allowed, as in Node
+	return c.print(a, blocked)
+}
+
+// print records the answer for a.
+func (c *blockChecker) print(a []byte, blocked bool) error {
 	c.all = c.all && blocked
 	if c.quiet {
 		return nil
@@ -204,6 +220,37 @@ func (c *blockChecker) answer(a []byte) error {
 	}
 	if len(c.out) >= blockCheckOutBuffer {
 		return c.flush()
+	}
+	return nil
+}
+
+// add holds a line to be answered with others (answerMany answers them
+// when there are blockCheckGroup).
+func (c *blockChecker) add(a []byte) error {
+	fam := c.family
+	if fam == "" {
+		fam = blockFamilyOf(a)
+	}
+	c.lines[c.nlines], c.families[c.nlines] = a, fam
+	c.nlines++
+	if c.nlines == blockCheckGroup {
+		return c.answerMany()
+	}
+	return nil
+}
+
+// answerMany answers the lines held by add, in their order.
+func (c *blockChecker) answerMany() error {
+	n := c.nlines
+	if n == 0 {
+		return nil
+	}
+	c.nlines = 0
+	c.list.CheckMany(c.lines[:n], c.families[:n], c.blocked[:n]) // unreadable: allowed, as in Node
+	for i, a := range c.lines[:n] {
+		if err := c.print(a, c.blocked[i]); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -238,10 +285,14 @@ func (c *blockChecker) stream(r io.Reader) error {
 			if n := len(line); n > 0 && line[n-1] == '\r' {
 				line = line[:n-1]
 			}
-			if err := c.answer(line); err != nil {
+			if err := c.add(line); err != nil {
 				return err
 			}
 			start += i + 1
+		}
+		// The lines held lie in buf, before the partial line moves.
+		if err := c.answerMany(); err != nil {
+			return err
 		}
 		// Keep the partial line at the front.
 		end = copy(buf, buf[start:end])

@@ -502,6 +502,65 @@ func TestBlockCheckAnswersWithoutAllocating(t *testing.T) {
 	}
 }
 
+// TestBlockCheckStreamGroups: the lines stream looks up in groups get,
+// in their order, the answer each gets alone from CheckBytes, whatever
+// the read buffer's size cuts the groups to, and the exit status
+// follows every answer.
+func TestBlockCheckStreamGroups(t *testing.T) {
+	list, err := blocklist.Parse(blocklist.FormatRules([]string{
+		"Subnet: IPv4 10.0.0.0/9", "Address: IPv6 2001:db8::1", "Subnet: IPv6 ::ffff:192.168.0.0/112", "Range: IPv4 172.16.0.1-172.16.0.200",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	pick := []string{"10.%d.1.2", "10.200.%d.1", "2001:db8::%x", "::ffff:192.168.%d.9", "192.168.%d.1", "172.16.0.%d", "bad%d", "1.2.3.%d%%eth0"}
+	var in, want bytes.Buffer
+	for i := range 2000 {
+		a := fmt.Sprintf(pick[r.IntN(len(pick))], r.IntN(256))
+		blocked, _ := list.CheckBytes([]byte(a), blockFamilyOf(a))
+		in.WriteString(a)
+		if i%7 == 0 {
+			in.WriteByte('\r')
+		}
+		in.WriteByte('\n')
+		want.WriteString(a)
+		if blocked {
+			want.WriteString(" blocked\n")
+		} else {
+			want.WriteString(" allowed\n")
+		}
+	}
+	for _, size := range []int{200, 333, 4096, 1 << 20} {
+		got, all := blockCheckStreamed(t, list, in.Bytes(), "", size, false)
+		if !bytes.Equal(got, want.Bytes()) {
+			t.Fatalf("read buffer of %d bytes: answers differ from CheckBytes's", size)
+		}
+		if all {
+			t.Fatalf("read buffer of %d bytes: every address blocked, it says", size)
+		}
+	}
+	blockedOnly := bytes.Repeat([]byte("10.1.2.3\n2001:db8::1\n"), 100)
+	if _, all := blockCheckStreamed(t, list, blockedOnly, "", 333, false); !all {
+		t.Fatal("every address blocked, and not said")
+	}
+	// Looked up in groups, answers allocate nothing either.
+	c := &blockChecker{list: list, w: io.Discard, all: true, out: make([]byte, 0, 2*blockCheckOutBuffer)}
+	lines := bytes.Split(in.Bytes()[:4000], []byte("\n"))
+	if n := testing.AllocsPerRun(100, func() {
+		for _, l := range lines {
+			if err := c.add(l); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := c.answerMany(); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("%v allocations per round of grouped answers", n)
+	}
+}
+
 // FuzzBlockImport checks the import reader on any input: no panic, an
 // error message of bounded length whatever the input, and the same rules
 // read in JSON from any input it reads as lines (one rule per element).
