@@ -218,9 +218,40 @@ func (r *importRules) write(f *os.File) error {
 	}
 	at <- a.size
 	order := listOrder(a.group, a.vals, a.order)
-	w := importWriter{f: f, buf: make([]byte, 0, importChunk+128), wb: writeback{f: f}}
+	// Many addresses are written from two places too: the second half
+	// where the first half ends.
+	var err error
+	if half := len(order) / 2; half >= importHalfMin {
+		var off int64
+		for _, s := range order[:half] {
+			off += a.textSize(a.refs[s], a.vals[s])
+		}
+		second := make(chan error, 1)
+		go func() { second <- r.writeAddresses(f, order[half:], off) }()
+		err = r.writeAddresses(f, order[:half], 0)
+		if err2 := <-second; err == nil {
+			err = err2
+		}
+	} else {
+		err = r.writeAddresses(f, order, 0)
+	}
+	if err2 := <-tailDone; err == nil {
+		err = err2
+	}
+	return err
+}
+
+// importHalfMin is the fewest address rules of which an import writes
+// each half from its own goroutine.
+const importHalfMin = 4096
+
+// writeAddresses writes the address rules of slots, in their order, at
+// offset off.
+func (r *importRules) writeAddresses(f *os.File, slots []int32, off int64) error {
+	a := r.addrs
+	w := importWriter{f: f, off: off, buf: make([]byte, 0, importChunk+128), wb: writeback{f: f, from: off}}
 	var scratch []byte
-	for _, s := range order {
+	for _, s := range slots {
 		if ref := a.refs[s]; ref != 0 {
 			w.putQuoted(ref.quoted(r.data))
 		} else {
@@ -228,11 +259,7 @@ func (r *importRules) write(f *os.File) error {
 			w.put(scratch)
 		}
 	}
-	err := w.flush()
-	if err2 := <-tailDone; err == nil {
-		err = err2
-	}
-	return err
+	return w.flush()
 }
 
 // importAddresses are the address rules of an import, one per address
