@@ -187,7 +187,7 @@ func checkChunks(f *os.File) bool {
 }
 
 // importChunk is how much of a rule file an import writes at a time.
-const importChunk = 256 << 10
+const importChunk = 64 << 10
 
 // importSep is what comes before each rule's text in a rule file; the
 // first one's ',' is the array's '['.
