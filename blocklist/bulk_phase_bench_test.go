@@ -74,3 +74,28 @@ func BenchmarkNodeText(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(texts)), "ns/rule")
 }
+
+// BenchmarkNodeIPv6 checks a few IPv6 texts again and again (in cache).
+func BenchmarkNodeIPv6(b *testing.B) {
+	texts := []string{"2af9:58d1:3f2:a1fa:5fd2:e7a5:eda9:5326", "2001:db8::1", "::ffff:1.2.3.4", "fe80::1:0:0:1"}
+	type in struct {
+		t      []byte
+		hi, lo uint64
+	}
+	var ins []in
+	for _, s := range texts {
+		hi, lo, ok := parseIPv6(s)
+		if !ok {
+			b.Fatal(s)
+		}
+		ins = append(ins, in{[]byte(s), hi, lo})
+	}
+	for b.Loop() {
+		for i := range ins {
+			if nodeIPv6(ins[i].t, ins[i].hi, ins[i].lo) != len(ins[i].t) {
+				b.Fatal(string(ins[i].t))
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(ins)), "ns/text")
+}

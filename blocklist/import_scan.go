@@ -244,22 +244,19 @@ func ipv4Len(v uint32) int {
 // leave out, or of leading zeros, makes another length or moves the "::".
 // (The caller checks that the address ends there.)
 func nodeIPv6(t []byte, hi, lo uint64) int {
-	// The zero groups (bit i for group i), and the digits of each group
-	// written without leading zeros, summed up to each group.
-	var zero uint
-	var before [8]int
-	digits := 0
-	for i := range 8 {
-		w := hi
-		if i >= 4 {
-			w = lo
+	// For each group, its hex digits from the highest that is not 0 down
+	// (a bit each); the zero groups (bit i for group i), which are
+	// written "0"; and the digits of all groups.
+	nh, nl := groupDigits(hi), groupDigits(lo)
+	zero := zeroGroups(nh) | zeroGroups(nl)<<4
+	digits := bits.OnesCount64(nh) + bits.OnesCount64(nl) + bits.OnesCount8(uint8(zero))
+	// The digits of the groups before group i.
+	before := func(i int) int {
+		d := bits.OnesCount8(uint8(zero) & (1<<i - 1))
+		if i <= 4 {
+			return d + bits.OnesCount64(nh&^(^uint64(0)>>(16*i)))
 		}
-		g := uint16(w >> (48 - 16*(i&3)))
-		before[i] = digits
-		digits += (bits.Len16(g|1) + 3) >> 2
-		if g == 0 {
-			zero |= 1 << i
-		}
+		return d + bits.OnesCount64(nh) + bits.OnesCount64(nl&^(^uint64(0)>>(16*(i-4))))
 	}
 	// The length Node's text has, and where its "::" is.
 	run := zeroRuns[zero]
@@ -282,7 +279,7 @@ func nodeIPv6(t []byte, hi, lo uint64) int {
 		size = digits - n + 2 + max(left-1, 0) + max(right-1, 0)
 		gap = 0
 		if left > 0 {
-			gap = before[at] + left - 1
+			gap = before(at) + left - 1
 		}
 	}
 	if len(t) < size {
@@ -321,6 +318,28 @@ func nodeIPv6(t []byte, hi, lo uint64) int {
 		return -1
 	}
 	return size
+}
+
+// groupDigits returns, for the four 16-bit groups of w, a bit at each hex
+// digit from the group's highest that is not 0 down to its lowest: as
+// many bits as the group has digits written without leading zeros, none
+// for a zero group.
+func groupDigits(w uint64) uint64 {
+	// A bit at the bottom of each nibble that is not 0, then each
+	// copied to the nibbles below it in its group.
+	n := w | w>>1
+	n = (n | n>>2) & 0x1111111111111111
+	n |= n >> 4 & 0x0111011101110111
+	n |= n >> 8 & 0x0011001100110011
+	return n
+}
+
+// zeroGroups returns, from groupDigits, the groups that are 0: bit 0 for
+// the highest, bit 3 for the lowest.
+func zeroGroups(n uint64) uint {
+	// A group that is not 0 has the bit at its bottom.
+	z := ^n & 0x0001000100010001
+	return uint(z>>48|z>>31|z>>14|z<<3) & 15
 }
 
 // bytesOf sets the high bit of each byte of w that is c, and no other.
