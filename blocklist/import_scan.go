@@ -18,8 +18,9 @@ import (
 
 // importRef is where a rule's text, between its quotes, is in the import:
 // its offset times 128 plus its length (a rule string that the readers
-// below take is at most 102 bytes long); or, with importFormat set, the
-// rule's place in its part's formatted list.
+// below take is at most 103 bytes long: a range of two IPv6 addresses of
+// 45 characters; a longer one is formatted); or, with importFormat set,
+// the rule's place in its part's formatted list.
 type importRef uint32
 
 // importFormat marks a rule to format.
