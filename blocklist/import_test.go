@@ -219,15 +219,21 @@ func TestImportAsUpdate(t *testing.T) {
 	dir := t.TempDir()
 	r := rand.New(rand.NewPCG(1, 2))
 	for i, n := range []int{1, 2, 3, 10, 300, 5000, 40000} {
-		for _, indent := range []string{"  ", " ", "\t"} {
-			data := importData(r, n, indent)
+		for _, indent := range []string{"  ", " ", "\t", "crlf"} {
+			var data []byte
+			if indent == "crlf" {
+				// Lines that end in "\r\n": nowhere to cut it.
+				data = bytes.ReplaceAll(importData(r, n, "  "), []byte("\n"), []byte("\r\n"))
+			} else {
+				data = importData(r, n, indent)
+			}
 			// The test reads what it means to: in two parts when large,
 			// texts copied and texts formatted.
 			ir := readImport(data)
 			if ir == nil {
 				t.Fatalf("%d rules: readImport did not read them", n)
 			}
-			if parts := 1 + b2i(len(data) >= parallelScanMin && runtime.GOMAXPROCS(0) > 1); len(ir.parts) != parts {
+			if parts := 1 + b2i(len(data) >= parallelScanMin && runtime.GOMAXPROCS(0) > 1 && indent != "crlf"); len(ir.parts) != parts {
 				t.Fatalf("%d rules: readImport read %d parts, want %d", n, len(ir.parts), parts)
 			}
 			if n >= 300 {
