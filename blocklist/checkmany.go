@@ -19,7 +19,7 @@ func (b *BlockList) CheckMany(addrs [][]byte, families []string, blocked []bool)
 }
 
 // manyGroup is how many addresses checkMany looks up together.
-const manyGroup = 16
+const manyGroup = 64
 
 // checkMany looks addresses up a group at a time, in steps: it reads
 // every address of the group, then loads the directory entries of all of

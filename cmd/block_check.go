@@ -193,7 +193,7 @@ type blockChecker struct {
 
 // blockCheckGroup is how many lines are looked up at once: enough for
 // their lookups' cache misses to overlap (see blocklist.CheckMany).
-const blockCheckGroup = 32
+const blockCheckGroup = 64
 
 // answer checks one address: an argument, or a line of the read buffer,
 // which is not kept.
