@@ -149,14 +149,19 @@ func sumFile(path string, f *os.File) (cacheKey, error) {
 }
 
 // cacheMagic starts every cache entry; a change of layout changes it.
-var cacheMagic = [8]byte{'n', 'n', 'b', 'l', 'i', 'd', 'x', '2'}
+var cacheMagic = [8]byte{'n', 'n', 'b', 'l', 'i', 'd', 'x', '3'}
 
 // An entry is, little-endian: the magic, the key (size, CRC-32,
 // CRC-32C), the rule file's stamp (device, inode, mtime, ctime), the
-// counts of IPv4 and IPv6 intervals, the IPv4 intervals (start<<32 | end,
-// 8 bytes each), the IPv6 intervals (start and end, 32 bytes each), and
-// the CRC-32C of everything before it.
-const cacheHeaderSize = 8 + 8 + 4 + 4 + 32 + 8 + 8
+// counts of IPv4 and IPv6 intervals, each family's directory (its least
+// key, shift and number of entries: 0 for none), the IPv4 intervals
+// (start<<32 | end, 8 bytes each), the IPv6 intervals (start and end, 32
+// bytes each), the IPv4 and IPv6 directories' entries (4 bytes each),
+// and the CRC-32C of everything before it. The directories are kept
+// rather than counted again: read back, they are checked against the
+// intervals, which reads them in order, where counting would write
+// memory of its own a page at a time.
+const cacheHeaderSize = 8 + 8 + 4 + 4 + 32 + 8 + 8 + 2*24
 
 // fileStamp is what the system says of a file that changes whenever its
 // contents do: device and inode, and the times of the last change to its
@@ -257,14 +262,19 @@ func readCacheEntry(name string) (e cacheEntry) {
 		mtime: int64(binary.LittleEndian.Uint64(h[40:])), ctime: int64(binary.LittleEndian.Uint64(h[48:])),
 	}
 	n4, n6 := binary.LittleEndian.Uint64(h[56:]), binary.LittleEndian.Uint64(h[64:])
-	if n4 > uint64(len(body)) || n6 > uint64(len(body)) || cacheHeaderSize+8*n4+32*n6 != uint64(len(body)) {
+	d4 := dir{min: binary.LittleEndian.Uint64(h[72:]), shift: uint(binary.LittleEndian.Uint64(h[80:]))}
+	d6 := dir{min: binary.LittleEndian.Uint64(h[96:]), shift: uint(binary.LittleEndian.Uint64(h[104:]))}
+	l4, l6 := binary.LittleEndian.Uint64(h[88:]), binary.LittleEndian.Uint64(h[112:])
+	limit := uint64(len(body))
+	if n4 > limit || n6 > limit || l4 > limit || l6 > limit || cacheHeaderSize+8*n4+32*n6+4*l4+4*l6 != limit {
 		return e
 	}
 	if crc32.Checksum(body, castagnoli()) != sum {
 		return e
 	}
-	v4, v6 := cacheIntervals(body[cacheHeaderSize:], int(n4), int(n6))
-	e.x = checkedIndex(v4, v6)
+	v4, v6, f4, f6 := cacheIntervals(body[cacheHeaderSize:], int(n4), int(n6), int(l4), int(l6))
+	d4.first, d6.first = f4, f6
+	e.x = checkedIndex(v4, v6, d4, d6)
 	return e
 }
 
@@ -275,21 +285,32 @@ func readEntryCopy(f *os.File, n int) ([]byte, error) {
 	return b, err
 }
 
-// cacheIntervals returns the n4 IPv4 and n6 IPv6 intervals that p
-// holds, little-endian. On a little-endian machine, with p aligned (a
-// large allocation is), they are p itself, seen as intervals: decoding
-// them into memory of their own would cost a page fault every 4 KiB.
-func cacheIntervals(p []byte, n4, n6 int) ([]uint64, []span6) {
+// cacheIntervals returns the n4 IPv4 and n6 IPv6 intervals, and the l4
+// and l6 entries of their directories, that p holds, little-endian. On a
+// little-endian machine, with p aligned (a large allocation is, and a
+// mapping), they are p itself, seen as intervals: decoding them into
+// memory of their own would cost a page fault every 4 KiB.
+func cacheIntervals(p []byte, n4, n6, l4, l6 int) ([]uint64, []span6, []uint32, []uint32) {
 	if len(p) > 0 && nativeLittle && uintptr(unsafe.Pointer(&p[0]))%8 == 0 {
 		var v4 []uint64
 		var v6 []span6
+		var f4, f6 []uint32
 		if n4 > 0 {
 			v4 = unsafe.Slice((*uint64)(unsafe.Pointer(&p[0])), n4)
 		}
+		p = p[8*n4:]
 		if n6 > 0 {
-			v6 = unsafe.Slice((*span6)(unsafe.Pointer(&p[8*n4])), n6)
+			v6 = unsafe.Slice((*span6)(unsafe.Pointer(&p[0])), n6)
 		}
-		return v4, v6
+		p = p[32*n6:]
+		if l4 > 0 {
+			f4 = unsafe.Slice((*uint32)(unsafe.Pointer(&p[0])), l4)
+		}
+		p = p[4*l4:]
+		if l6 > 0 {
+			f6 = unsafe.Slice((*uint32)(unsafe.Pointer(&p[0])), l6)
+		}
+		return v4, v6, f4, f6
 	}
 	v4 := make([]uint64, n4)
 	for i := range v4 {
@@ -304,62 +325,101 @@ func cacheIntervals(p []byte, n4, n6 int) ([]uint64, []span6) {
 			end:   u128{binary.LittleEndian.Uint64(q[16:]), binary.LittleEndian.Uint64(q[24:])},
 		}
 	}
-	return v4, v6
+	p = p[32*n6:]
+	entries := func(l int) []uint32 {
+		if l == 0 {
+			return nil
+		}
+		f := make([]uint32, l)
+		for i := range f {
+			f[i] = binary.LittleEndian.Uint32(p[4*i:])
+		}
+		p = p[4*l:]
+		return f
+	}
+	f4 := entries(l4)
+	return v4, v6, f4, entries(l6)
 }
 
 // nativeLittle tells whether this machine stores integers little-endian,
 // as cache entries do.
 var nativeLittle = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
-// checkedIndex makes the index of an entry's intervals, with their
-// directories, checking on the way what an index's intervals must be
-// (each one's start at most its end, each after the one before, with a
-// gap between): nil when they are not. One pass per family, no call per
-// interval: it runs on every check of a cached rule file.
-func checkedIndex(v4 []uint64, v6 []span6) *index {
-	x := &index{v4: v4, v6: v6}
-	// Without a branch on the data: a branch taken at random (how many
-	// slices an interval skips) costs more than the pass's arithmetic.
+// checkedIndex makes the index of an entry's intervals and directories,
+// checking what an index's must be: each interval's start at most its
+// end, each after the one before with a gap between, and each
+// directory's entries what its definition says for those intervals (see
+// dirHolds). It returns nil when they are not. One pass over each
+// family's intervals and directory, in order, without a branch on the
+// data: it runs on every check of a cached rule file.
+func checkedIndex(v4 []uint64, v6 []span6, d4, d6 dir) *index {
 	var bad uint64
-	if n := len(v4); n > 0 {
-		x.v4Dir = newDir(n, v4[0]>>32, v4[n-1]>>32)
-		c, lo, shift := x.v4Dir.counts()
-		last := uint64(len(c) - 1)
-		need := uint64(0) // the least start the next interval may have
-		for _, v := range v4 {
-			start, end := v>>32, v&0xffffffff
-			_, b1 := bits.Sub64(end, start, 0)
-			_, b2 := bits.Sub64(start, need, 0)
-			bad |= b1 | b2
-			need = end + 2
-			c[min((start-lo)>>shift, last)]++
-		}
-		x.v4Dir.sum(n)
+	need := uint64(0) // the least start the next interval may have
+	for _, v := range v4 {
+		start, end := v>>32, v&0xffffffff
+		_, b1 := bits.Sub64(end, start, 0)
+		_, b2 := bits.Sub64(start, need, 0)
+		bad |= b1 | b2
+		need = end + 2
 	}
-	if n := len(v6); n > 0 {
-		x.v6Dir = newDir(n, v6[0].start.hi, v6[n-1].start.hi)
-		c, lo, shift := x.v6Dir.counts()
-		last := uint64(len(c) - 1)
-		var need u128   // the least start the next interval may have
-		var over uint64 // 1 when that is past the last address
-		for i := range v6 {
-			v := &v6[i]
-			_, b := bits.Sub64(v.end.lo, v.start.lo, 0)
-			_, b1 := bits.Sub64(v.end.hi, v.start.hi, b)
-			_, b = bits.Sub64(v.start.lo, need.lo, 0)
-			_, b2 := bits.Sub64(v.start.hi, need.hi, b)
-			bad |= b1 | b2 | over
-			var carry uint64
-			need.lo, carry = bits.Add64(v.end.lo, 2, 0)
-			need.hi, over = bits.Add64(v.end.hi, 0, carry)
-			c[min((v.start.hi-lo)>>shift, last)]++
-		}
-		x.v6Dir.sum(n)
+	var need6 u128  // the least start the next interval may have
+	var over uint64 // 1 when that is past the last address
+	for i := range v6 {
+		v := &v6[i]
+		_, b := bits.Sub64(v.end.lo, v.start.lo, 0)
+		_, b1 := bits.Sub64(v.end.hi, v.start.hi, b)
+		_, b = bits.Sub64(v.start.lo, need6.lo, 0)
+		_, b2 := bits.Sub64(v.start.hi, need6.hi, b)
+		bad |= b1 | b2 | over
+		var carry uint64
+		need6.lo, carry = bits.Add64(v.end.lo, 2, 0)
+		need6.hi, over = bits.Add64(v.end.hi, 0, carry)
 	}
-	if bad != 0 {
+	if bad != 0 || !dirHolds(d4, len(v4), func(i int) uint64 { return v4[i] >> 32 }) ||
+		!dirHolds(d6, len(v6), func(i int) uint64 { return v6[i].start.hi }) {
 		return nil
 	}
-	return x
+	return &index{v4: v4, v6: v6, v4Dir: d4, v6Dir: d6}
+}
+
+// dirHolds tells whether d is a directory of the n sorted keys that key
+// gives (key(0), key(1), ...): none, or entries that never decrease, the
+// last n, every key in a slice before the last entry (at or after d.min),
+// and each key i in a slice s with first[s] <= i < first[s+1]. Those make
+// first[k] the number of keys in slices before k, for every k, which is
+// what bounds relies on. It reads the keys and the entries in order.
+func dirHolds(d dir, n int, key func(int) uint64) bool {
+	f := d.first
+	if f == nil {
+		return true
+	}
+	if len(f) < 2 || f[len(f)-1] != uint32(n) || d.shift > 63 {
+		return false
+	}
+	var bad uint64
+	for k := 1; k < len(f); k++ {
+		_, b := bits.Sub32(f[k], f[k-1], 0)
+		bad |= uint64(b)
+	}
+	last := uint64(len(f) - 2) // the last slice a key may be in
+	for i := range n {
+		k := key(i)
+		_, below := bits.Sub64(k, d.min, 0)
+		s := (k - d.min) >> d.shift
+		_, past := bits.Sub64(last, s, 0)
+		s = min(s, last)
+		_, b1 := bits.Sub64(uint64(i), uint64(f[s]), 0)   // i < first[s]
+		_, b2 := bits.Sub64(uint64(i), uint64(f[s+1]), 0) // i < first[s+1]
+		bad |= below | past | b1 | (b2 ^ 1)
+	}
+	return bad == 0
+}
+
+// putDirHeader writes what an entry's header says of a directory.
+func putDirHeader(b []byte, d dir) {
+	binary.LittleEndian.PutUint64(b, d.min)
+	binary.LittleEndian.PutUint64(b[8:], uint64(d.shift))
+	binary.LittleEndian.PutUint64(b[16:], uint64(len(d.first)))
 }
 
 // writeCacheEntry puts x in the cache for contents named key, replacing
@@ -371,7 +431,7 @@ func writeCacheEntry(dir, name string, e cacheEntry) {
 		return
 	}
 	x := e.x
-	b := make([]byte, cacheHeaderSize, cacheHeaderSize+8*len(x.v4)+32*len(x.v6)+4)
+	b := make([]byte, cacheHeaderSize, cacheHeaderSize+8*len(x.v4)+32*len(x.v6)+4*len(x.v4Dir.first)+4*len(x.v6Dir.first)+4)
 	copy(b, cacheMagic[:])
 	binary.LittleEndian.PutUint64(b[8:], e.key.size)
 	binary.LittleEndian.PutUint32(b[16:], e.key.ieee)
@@ -382,6 +442,8 @@ func writeCacheEntry(dir, name string, e cacheEntry) {
 	binary.LittleEndian.PutUint64(b[48:], uint64(e.stamp.ctime))
 	binary.LittleEndian.PutUint64(b[56:], uint64(len(x.v4)))
 	binary.LittleEndian.PutUint64(b[64:], uint64(len(x.v6)))
+	putDirHeader(b[72:], x.v4Dir)
+	putDirHeader(b[96:], x.v6Dir)
 	for _, v := range x.v4 {
 		b = binary.LittleEndian.AppendUint64(b, v)
 	}
@@ -390,6 +452,12 @@ func writeCacheEntry(dir, name string, e cacheEntry) {
 		b = binary.LittleEndian.AppendUint64(b, v.start.lo)
 		b = binary.LittleEndian.AppendUint64(b, v.end.hi)
 		b = binary.LittleEndian.AppendUint64(b, v.end.lo)
+	}
+	for _, f := range x.v4Dir.first {
+		b = binary.LittleEndian.AppendUint32(b, f)
+	}
+	for _, f := range x.v6Dir.first {
+		b = binary.LittleEndian.AppendUint32(b, f)
 	}
 	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli()))
 	tmp, err := os.CreateTemp(dir, filepath.Base(name)+".tmp*")

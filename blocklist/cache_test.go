@@ -58,7 +58,7 @@ func TestLoadIndexCache(t *testing.T) {
 	// An entry for the same contents that blocks nothing: it is what the
 	// next load answers from.
 	data, _ := os.ReadFile(path)
-	writeCacheEntry(dir, entry, cacheEntry{key: contentKey(data), x: checkedIndex(nil, nil)})
+	writeCacheEntry(dir, entry, cacheEntry{key: contentKey(data), x: emptyIndex()})
 	ix, err := LoadIndex(path, dir)
 	if err != nil {
 		t.Fatal(err)
@@ -197,7 +197,7 @@ func TestLoadIndexStamp(t *testing.T) {
 		t.Helper()
 		wrong := cacheKey{size: e.key.size, ieee: ^e.key.ieee, castagnoli: ^e.key.castagnoli}
 		time.Sleep(20 * time.Millisecond)
-		writeCacheEntry(dir, entry, cacheEntry{key: wrong, stamp: stamp, x: checkedIndex(nil, nil)})
+		writeCacheEntry(dir, entry, cacheEntry{key: wrong, stamp: stamp, x: emptyIndex()})
 	}
 	blocksNothing := func(ix *Index) bool {
 		for _, a := range addrs {

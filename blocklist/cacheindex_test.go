@@ -47,18 +47,18 @@ func TestCheckedIndex(t *testing.T) {
 	}
 	for i, v4 := range good4 {
 		for j, v6 := range good6 {
-			if checkedIndex(v4, v6) == nil {
+			if checkedIndex(v4, v6, dir{}, dir{}) == nil {
 				t.Errorf("IPv4 set %d with IPv6 set %d: refused", i, j)
 			}
 		}
 	}
 	for what, v4 := range bad4 {
-		if checkedIndex(v4, nil) != nil || checkedIndex(v4, good6[2]) != nil {
+		if checkedIndex(v4, nil, dir{}, dir{}) != nil || checkedIndex(v4, good6[2], dir{}, dir{}) != nil {
 			t.Errorf("IPv4 %s: taken", what)
 		}
 	}
 	for what, v6 := range bad6 {
-		if checkedIndex(nil, v6) != nil || checkedIndex(good4[2], v6) != nil {
+		if checkedIndex(nil, v6, dir{}, dir{}) != nil || checkedIndex(good4[2], v6, dir{}, dir{}) != nil {
 			t.Errorf("IPv6 %s: taken", what)
 		}
 	}
@@ -75,9 +75,34 @@ func TestCheckedIndex(t *testing.T) {
 		}
 		built := buildIndex(nil, &sp)
 		v4, v6 := slices.Clone(built.v4), slices.Clone(built.v6)
-		x := checkedIndex(v4, v6)
+		x := checkedIndex(v4, v6, built.v4Dir, built.v6Dir)
 		if x == nil {
-			t.Fatalf("%d intervals: an index's own intervals refused", n)
+			t.Fatalf("%d intervals: an index's own intervals and directories refused", n)
+		}
+		// Each directory made again for the intervals as they are (as
+		// buildIndex makes one for sets that have been added to).
+		var again [2]dir
+		if len(v4) > 0 {
+			again[0] = newDir(len(v4), v4[0]>>32, v4[len(v4)-1]>>32)
+			again[0].fill(len(v4), func(i int) uint64 { return v4[i] >> 32 })
+		}
+		if len(v6) > 0 {
+			again[1] = newDir(len(v6), v6[0].start.hi, v6[len(v6)-1].start.hi)
+			again[1].fill(len(v6), func(i int) uint64 { return v6[i].start.hi })
+		}
+		if checkedIndex(v4, v6, again[0], again[1]) == nil {
+			t.Fatalf("%d intervals: directories made again refused", n)
+		}
+		// Directories that say otherwise.
+		for what, d := range wrongDirs(built.v4Dir, len(v4)) {
+			if checkedIndex(v4, v6, d, built.v6Dir) != nil {
+				t.Errorf("%d intervals: IPv4 directory %s taken", n, what)
+			}
+		}
+		for what, d := range wrongDirs(built.v6Dir, len(v6)) {
+			if checkedIndex(v4, v6, built.v4Dir, d) != nil {
+				t.Errorf("%d intervals: IPv6 directory %s taken", n, what)
+			}
 		}
 		name := fmt.Sprint(n, " intervals")
 		starts := make([]uint64, 0, len(v4))
@@ -111,3 +136,35 @@ func seq6(n int) []span6 {
 	}
 	return s
 }
+
+// wrongDirs are directories like d, of n keys, each wrong in one way.
+func wrongDirs(d dir, n int) map[string]dir {
+	if d.first == nil {
+		return nil
+	}
+	with := func(f func(d *dir)) dir {
+		w := dir{min: d.min, shift: d.shift, first: slices.Clone(d.first)}
+		f(&w)
+		return w
+	}
+	k := len(d.first) / 2
+	for k < len(d.first)-1 && d.first[k] == d.first[k+1] {
+		k++ // a slice with keys: moving its entry moves a key out
+	}
+	return map[string]dir{
+		"an entry one more": with(func(w *dir) { w.first[k]++ }),
+		"an entry one less": with(func(w *dir) { w.first[k]-- }),
+		"the first entry":   with(func(w *dir) { w.first[0] = 1 }),
+		"the last entry":    with(func(w *dir) { w.first[len(w.first)-1] = uint32(n + 1) }),
+		"a larger min":      with(func(w *dir) { w.min++ }),
+		"a smaller min":     with(func(w *dir) { w.min -= 1 << w.shift }),
+		"a larger shift":    with(func(w *dir) { w.shift++ }),
+		"a smaller shift":   with(func(w *dir) { w.shift-- }),
+		"one entry short":   with(func(w *dir) { w.first = w.first[:len(w.first)-1]; w.first[len(w.first)-1] = uint32(n) }),
+		"a shift of 64":     with(func(w *dir) { w.shift = 64 }),
+		"one entry":         with(func(w *dir) { w.first = []uint32{uint32(n)} }),
+	}
+}
+
+// emptyIndex is an index of no interval, as an entry may hold.
+func emptyIndex() *index { return checkedIndex(nil, nil, dir{}, dir{}) }

@@ -193,25 +193,6 @@ func (d *dir) fill(n int, key func(int) uint64) {
 	}
 }
 
-// counts returns the directory's slices to count the intervals of each
-// in (sum then turns the counts into the directory), with the key's
-// offset and shift; a set without a directory gets one slot that counts
-// them all.
-func (d *dir) counts() (c []uint32, lo uint64, shift uint) {
-	if d.first == nil {
-		return make([]uint32, 1), 0, 63
-	}
-	return d.first[:len(d.first)-1], d.min, d.shift
-}
-
-// sum turns the counts of n intervals into the directory.
-func (d *dir) sum(n int) {
-	if d.first != nil {
-		prefixSums(d.first[:len(d.first)-1])
-		d.first[len(d.first)-1] = uint32(n)
-	}
-}
-
 // bounds returns the intervals to search for the last one starting at or
 // before a key: those starting in its slice. Every interval before them
 // starts before the key, every one after starts after it.
