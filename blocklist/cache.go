@@ -262,9 +262,8 @@ func readCacheEntry(name string) (e cacheEntry) {
 		mtime: int64(binary.LittleEndian.Uint64(h[40:])), ctime: int64(binary.LittleEndian.Uint64(h[48:])),
 	}
 	n4, n6 := binary.LittleEndian.Uint64(h[56:]), binary.LittleEndian.Uint64(h[64:])
-	d4 := dir{min: binary.LittleEndian.Uint64(h[72:]), shift: uint(binary.LittleEndian.Uint64(h[80:]))}
-	d6 := dir{min: binary.LittleEndian.Uint64(h[96:]), shift: uint(binary.LittleEndian.Uint64(h[104:]))}
-	l4, l6 := binary.LittleEndian.Uint64(h[88:]), binary.LittleEndian.Uint64(h[112:])
+	d4, l4 := dirHeader(h[72:])
+	d6, l6 := dirHeader(h[96:])
 	limit := uint64(len(body))
 	if n4 > limit || n6 > limit || l4 > limit || l6 > limit || cacheHeaderSize+8*n4+32*n6+4*l4+4*l6 != limit {
 		return e
@@ -420,6 +419,13 @@ func putDirHeader(b []byte, d dir) {
 	binary.LittleEndian.PutUint64(b, d.min)
 	binary.LittleEndian.PutUint64(b[8:], uint64(d.shift))
 	binary.LittleEndian.PutUint64(b[16:], uint64(len(d.first)))
+}
+
+// dirHeader reads what putDirHeader wrote: the directory without its
+// entries, and how many entries it has.
+func dirHeader(b []byte) (dir, uint64) {
+	d := dir{min: binary.LittleEndian.Uint64(b), shift: uint(binary.LittleEndian.Uint64(b[8:]))}
+	return d, binary.LittleEndian.Uint64(b[16:])
 }
 
 // writeCacheEntry puts x in the cache for contents named key, replacing

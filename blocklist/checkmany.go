@@ -82,9 +82,7 @@ func checkMany(x *index, addrs [][]byte, families []string, blocked []bool) {
 			}
 		}
 		for j := range n6 {
-			a := a6[j]
-			blocked[at6[j]] = x.has6In(a, lo[j], hi[j]) ||
-				a.hi == mappedHi && a.lo>>32 == 0xffff && x.has4(uint32(a.lo))
+			blocked[at6[j]] = x.has6In(a6[j], lo[j], hi[j]) || x.has4Mapped(a6[j])
 		}
 		addrs, families, blocked = addrs[n:], families[n:], blocked[n:]
 	}

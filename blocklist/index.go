@@ -237,10 +237,13 @@ func (x *index) has4In(a uint32, i, j int) bool {
 
 // has6 reports whether an IPv6 address is blocked.
 func (x *index) has6(a u128) bool {
-	if a.hi == mappedHi && a.lo>>32 == 0xffff && x.has4(uint32(a.lo)) {
-		return true
-	}
-	return x.has6only(a)
+	return x.has4Mapped(a) || x.has6only(a)
+}
+
+// has4Mapped reports whether a is IPv4-mapped and the IPv4 set blocks its
+// IPv4 address.
+func (x *index) has4Mapped(a u128) bool {
+	return a.hi == mappedHi && a.lo>>32 == 0xffff && x.has4(uint32(a.lo))
 }
 
 // has6only searches the IPv6 set alone.

@@ -198,12 +198,16 @@ const blockCheckGroup = 64
 // answer checks one address: an argument, or a line of the read buffer,
 // which is not kept.
 func (c *blockChecker) answer(a []byte) error {
-	fam := c.family
-	if fam == "" {
-		fam = blockFamilyOf(a)
-	}
-	blocked, _ := c.list.CheckBytes(a, fam) // unreadable: allowed, as in Node
+	blocked, _ := c.list.CheckBytes(a, c.familyOf(a)) // unreadable: allowed, as in Node
 	return c.print(a, blocked)
+}
+
+// familyOf is the family a is read in: --type's, or its own form's.
+func (c *blockChecker) familyOf(a []byte) string {
+	if c.family != "" {
+		return c.family
+	}
+	return blockFamilyOf(a)
 }
 
 // print records the answer for a.
@@ -227,11 +231,7 @@ func (c *blockChecker) print(a []byte, blocked bool) error {
 // add holds a line to be answered with others (answerMany answers them
 // when there are blockCheckGroup).
 func (c *blockChecker) add(a []byte) error {
-	fam := c.family
-	if fam == "" {
-		fam = blockFamilyOf(a)
-	}
-	c.lines[c.nlines], c.families[c.nlines] = a, fam
+	c.lines[c.nlines], c.families[c.nlines] = a, c.familyOf(a)
 	c.nlines++
 	if c.nlines == blockCheckGroup {
 		return c.answerMany()
